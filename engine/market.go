@@ -80,9 +80,9 @@ type AgePrice struct {
 
 // MarketDistribution is the price distribution: statistics, categories and a histogram.
 type MarketDistribution struct {
-	Statistics *PriceStats      `json:"statistics,omitempty"` // nil without prices
-	Categories []CategoryCount  `json:"categories"`           // Budget, Mid-Range, Premium, Luxury
-	Histogram  []HistogramBin   `json:"histogram"`            // 50 equal-width bins over [min, max]
+	Statistics *PriceStats     `json:"statistics,omitempty"` // nil without prices
+	Categories []CategoryCount `json:"categories"`           // Budget, Mid-Range, Premium, Luxury
+	Histogram  []HistogramBin  `json:"histogram"`            // 50 equal-width bins over [min, max]
 }
 
 // PriceStats summarises prices; quantiles interpolate linearly, std is the sample std (ddof 1).

@@ -132,7 +132,7 @@ func read(r io.Reader, name string, hint int) (*Frame, error) {
 	}
 	nHeader := len(cols)
 	var row [numCols]float64
-	var text [numCols]string
+	var text, last [numCols]string
 	for {
 		rec, err := p.next()
 		if err == io.EOF {
@@ -175,6 +175,11 @@ func read(r io.Reader, name string, hint int) (*Frame, error) {
 				}
 				rowID = v
 			case kindText, kindDate:
+				if string(b) == last[c] {
+					// Low-cardinality columns (fuel, transmission) mostly repeat the row above.
+					text[c] = last[c]
+					continue
+				}
 				s, ok := interns[c][string(b)]
 				if !ok {
 					if !utf8.Valid(b) {
@@ -187,6 +192,7 @@ func read(r io.Reader, name string, hint int) (*Frame, error) {
 					interns[c][s] = s
 				}
 				text[c] = s
+				last[c] = s
 			}
 		}
 		if f.Len() >= math.MaxInt32 {
@@ -356,7 +362,7 @@ func (p *parser) quoted(line []byte) ([][]byte, error) {
 					if err != nil {
 						return nil, err
 					}
-					if len(rec)+len(more) > MaxLineBytes {
+					if len(p.unq)+len(more) > MaxLineBytes {
 						return nil, p.errf(p.start, "", nil, ErrLineTooLong,
 							fmt.Sprintf("record is longer than %d bytes (a quote not closed?)", MaxLineBytes))
 					}

@@ -26,6 +26,7 @@ import (
 	"carvision/engine/features"
 	"carvision/engine/gbdt"
 	"carvision/engine/market"
+	"carvision/engine/prep"
 )
 
 // FormatVersion is the model file layout this code writes and the newest it reads.

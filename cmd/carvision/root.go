@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"carvision/engine/config"
+	"carvision/engine/pipeline"
+)
+
+// globals are the flags every command shares.
+type globals struct {
+	configPath string
+}
+
+var g globals
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "carvision",
+		Short:         "Used-car price model and the console that operates it",
+		Long:          "CarVision trains, serves and operates a used-car price model.\nWith no subcommand it opens the console.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runConsole(cmd, consoleFlags{demo: false})
+		},
+	}
+	root.PersistentFlags().StringVar(&g.configPath, "config", "config.yaml", "config file")
+	root.AddCommand(
+		newConsoleCmd(), newServeCmd(), newReproCmd(), newTrainCmd(), newEvaluateCmd(), newPredictCmd(),
+		newDriftCmd(), newModelsCmd(), newRunsCmd(), newMetricsCmd(), newParamsCmd(), newMarketCmd(),
+		newGenDataCmd(), newLoadtestCmd(), newStatusCmd(), newAuditCmd(), newRunbookCmd(), newHealthCmd(),
+		newVersionCmd(),
+	)
+	return root
+}
+
+// loadConfig reads the config file; a missing default config.yaml means the
+// built-in defaults, so the binary works from any folder.
+func loadConfig() (*config.Config, string, error) {
+	path := g.configPath
+	if _, err := os.Stat(path); err != nil && path == "config.yaml" {
+		wd, _ := os.Getwd()
+		return config.Default(), wd, nil
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		return nil, "", err
+	}
+	abs, _ := filepath.Abs(path)
+	return c, filepath.Dir(abs), nil
+}
+
+func settings() (pipeline.Settings, *config.Config, error) {
+	c, root, err := loadConfig()
+	if err != nil {
+		return pipeline.Settings{}, nil, exit(2, err)
+	}
+	return pipeline.FromConfig(c, root), c, nil
+}
+
+func errorf(format string, args ...any) error { return exit(2, fmt.Errorf(format, args...)) }

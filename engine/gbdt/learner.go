@@ -1,0 +1,715 @@
+package gbdt
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+)
+
+// histBin is one histogram cell. L2 has a constant hessian, so the row count
+// stands in for the hessian sum (as LightGBM's is_constant_hessian path).
+type histBin struct {
+	g float64
+	n int64
+}
+
+// histogram is one leaf's per-feature histograms; [256] arrays indexed by a
+// uint8 bin need no bounds checks.
+type histogram [][256]histBin
+
+// Parallel work is cut into pieces whose boundaries depend only on the row
+// count, never on the thread count: each piece fills its own histogram and
+// the pieces are summed in piece order, so 1 and N threads give the same
+// floating-point sums and therefore byte-identical models.
+const (
+	histChunkRows = 4096
+	maxHistChunks = 16
+	partChunkRows = 8192
+	maxPartChunks = 16
+	// histBudget caps the memory held by cached leaf histograms (deep
+	// random-forest trees have thousands of open leaves).
+	histBudget = 64 << 20
+)
+
+// splitInfo is the best split found for a leaf.
+type splitInfo struct {
+	gain        float64
+	lg, rg      float64
+	ln, rn      int64
+	lambda      float64 // L2 used for the children's values
+	left        [4]uint64
+	feature     int32 // -1: no split
+	thrBin      uint8 // numeric: left = value bins 1..thrBin
+	defaultLeft bool
+	cat         bool
+}
+
+type leafState struct {
+	g      float64
+	n      int64
+	value  float64 // unshrunk output -G/(N+λ)
+	best   splitInfo
+	begin  int32
+	end    int32
+	depth  int32
+	hist   int32 // cached histogram index, -1 if none
+	parent int32 // node index, -1 for the root
+	isLeft bool
+}
+
+// lnode is an internal node in bin space; left holds the bins going left.
+type lnode struct {
+	left        [4]uint64
+	gain        float64
+	value       float64 // unshrunk output of the node as a leaf
+	n           int64
+	feature     int32
+	l, r        int32 // >= 0: node, < 0: ^leaf
+	thrBin      uint8
+	defaultLeft bool
+	cat         bool
+}
+
+type catEntry struct {
+	key float64
+	bin int
+}
+
+// heapItem orders open leaves by gain (ties: lower leaf index first), so
+// the growth order is deterministic.
+type heapItem struct {
+	gain float64
+	leaf int32
+}
+
+type learner struct {
+	p       Params
+	pl      *pool
+	F       int
+	bins    []uint8
+	nb      []int
+	kinds   []Kind
+	mappers []binMapper
+	grad    []float64
+
+	idx, tmp []int32
+	leaves   []leafState
+	nodes    []lnode
+	root     int32
+	heap     []heapItem
+
+	hists      []histogram
+	free       []int32
+	histCap    int
+	scratch    histogram
+	chunkHists []histogram
+
+	featAllowed []bool  // gbdt: per-tree feature subset
+	featOrder   []int32 // random forest: per-node sampling buffer
+	rng         *rand.Rand
+	catBuf      []catEntry
+
+	hj histJob
+	pj partJob
+}
+
+func newLearner(p Params, pl *pool, b binned, mappers []binMapper, kinds []Kind, maxRows int) *learner {
+	l := &learner{
+		p:       p,
+		pl:      pl,
+		F:       b.cols,
+		bins:    b.bins,
+		kinds:   kinds,
+		mappers: mappers,
+		nb:      make([]int, b.cols),
+		idx:     make([]int32, maxRows),
+		tmp:     make([]int32, maxRows),
+		leaves:  make([]leafState, 0, p.NumLeaves),
+		nodes:   make([]lnode, 0, p.NumLeaves-1),
+		heap:    make([]heapItem, 0, p.NumLeaves),
+		catBuf:  make([]catEntry, 0, 256),
+	}
+	for f := range mappers {
+		l.nb[f] = mappers[f].nBins
+	}
+	histBytes := b.cols * 256 * 16
+	l.histCap = min(p.NumLeaves, max(4, histBudget/max(histBytes, 1)))
+	l.scratch = make(histogram, b.cols)
+	l.featAllowed = make([]bool, b.cols)
+	l.featOrder = make([]int32, b.cols)
+	l.hj.l = l
+	l.pj.l = l
+	return l
+}
+
+func (l *learner) alloc() int32 {
+	if n := len(l.free); n > 0 {
+		h := l.free[n-1]
+		l.free = l.free[:n-1]
+		return h
+	}
+	if len(l.hists) < l.histCap {
+		l.hists = append(l.hists, make(histogram, l.F))
+		return int32(len(l.hists) - 1)
+	}
+	return -1
+}
+
+func (l *learner) release(h int32) {
+	if h >= 0 {
+		l.free = append(l.free, h)
+	}
+}
+
+func (l *learner) zero(h histogram) {
+	for f := range h {
+		clear(h[f][:l.nb[f]])
+	}
+}
+
+// accumulate adds rows' gradients to h. It is the hottest loop of training.
+func (l *learner) accumulate(h histogram, rows []int32) {
+	F := l.F
+	bins := l.bins
+	grad := l.grad
+	h = h[:F]
+	for _, r := range rows {
+		g := grad[r]
+		row := bins[int(r)*F : int(r)*F+F]
+		for f, b := range row {
+			e := &h[f][b]
+			e.g += g
+			e.n++
+		}
+	}
+}
+
+// add sums src into dst over the used bins.
+func (l *learner) add(dst, src histogram) {
+	for f := range dst {
+		d, s := &dst[f], &src[f]
+		for b := range l.nb[f] {
+			d[b].g += s[b].g
+			d[b].n += s[b].n
+		}
+	}
+}
+
+// subtract turns a parent histogram into its larger child's: dst -= src.
+func (l *learner) subtract(dst, src histogram) {
+	for f := range dst {
+		d, s := &dst[f], &src[f]
+		for b := range l.nb[f] {
+			d[b].g -= s[b].g
+			d[b].n -= s[b].n
+		}
+	}
+}
+
+type histJob struct {
+	l     *learner
+	rows  []int32
+	chunk int
+	out   [maxHistChunks]histogram
+	k     int
+}
+
+func (j *histJob) run(c int) {
+	lo := c * j.chunk
+	hi := lo + j.chunk
+	if c == j.k-1 {
+		hi = len(j.rows)
+	}
+	h := j.out[c]
+	j.l.zero(h)
+	j.l.accumulate(h, j.rows[lo:hi])
+}
+
+// build fills h with the histogram of rows.
+func (l *learner) build(h histogram, rows []int32) {
+	k := min(len(rows)/histChunkRows, maxHistChunks)
+	if k <= 1 {
+		l.zero(h)
+		l.accumulate(h, rows)
+		return
+	}
+	for len(l.chunkHists) < maxHistChunks-1 {
+		l.chunkHists = append(l.chunkHists, make(histogram, l.F))
+	}
+	j := &l.hj
+	j.rows, j.chunk, j.k = rows, len(rows)/k, k
+	j.out[0] = h
+	for c := 1; c < k; c++ {
+		j.out[c] = l.chunkHists[c-1]
+	}
+	l.pl.run(k, j)
+	for c := 1; c < k; c++ {
+		l.add(h, j.out[c])
+	}
+	j.rows = nil
+}
+
+func goesLeft(set *[4]uint64, b uint8) bool { return set[b>>6]&(1<<(b&63)) != 0 }
+
+// partitionSeq moves rows going left to the front, keeping order (stable),
+// using tmp (same length) for the rows going right.
+func partitionSeq(rows, tmp []int32, bins []uint8, F, f int, set *[4]uint64) int {
+	nl, nr := 0, 0
+	tmp = tmp[:len(rows)]
+	for _, r := range rows {
+		b := bins[int(r)*F+f]
+		if set[b>>6]&(1<<(b&63)) != 0 {
+			rows[nl] = r
+			nl++
+		} else {
+			tmp[nr] = r
+			nr++
+		}
+	}
+	copy(rows[nl:], tmp[:nr])
+	return nl
+}
+
+type partJob struct {
+	l     *learner
+	rows  []int32
+	tmp   []int32
+	chunk int
+	k     int
+	f     int
+	set   *[4]uint64
+	nl    [maxPartChunks]int
+}
+
+func (j *partJob) run(c int) {
+	lo := c * j.chunk
+	hi := lo + j.chunk
+	if c == j.k-1 {
+		hi = len(j.rows)
+	}
+	j.nl[c] = partitionSeq(j.rows[lo:hi], j.tmp[lo:hi], j.l.bins, j.l.F, j.f, j.set)
+}
+
+// partition splits rows stably by the node's bin set and returns the count
+// going left. Large leaves partition per chunk in parallel, then merge.
+func (l *learner) partition(rows, tmp []int32, f int, set *[4]uint64) int {
+	k := min(len(rows)/partChunkRows, maxPartChunks)
+	if k <= 1 {
+		return partitionSeq(rows, tmp, l.bins, l.F, f, set)
+	}
+	j := &l.pj
+	j.rows, j.tmp, j.chunk, j.k, j.f, j.set = rows, tmp, len(rows)/k, k, f, set
+	l.pl.run(k, j)
+	nl := 0
+	for c := range k {
+		nl += j.nl[c]
+	}
+	left, right := 0, nl
+	for c := range k {
+		lo := c * j.chunk
+		hi := lo + j.chunk
+		if c == k-1 {
+			hi = len(rows)
+		}
+		left += copy(tmp[left:], rows[lo:lo+j.nl[c]])
+		right += copy(tmp[right:], rows[lo+j.nl[c]:hi])
+	}
+	copy(rows, tmp[:len(rows)])
+	j.rows, j.tmp, j.set = nil, nil, nil
+	return nl
+}
+
+func (l *learner) canSplit(lf *leafState) bool {
+	p := &l.p
+	return lf.n >= 2*int64(p.MinDataInLeaf) && float64(lf.n) >= 2*p.MinSumHessian &&
+		(p.MaxDepth <= 0 || int(lf.depth) < p.MaxDepth)
+}
+
+// findBest stores the leaf's best split (feature -1 if none) and drops its
+// cached histogram when the leaf will never be split.
+func (l *learner) findBest(li int, h histogram) {
+	lf := &l.leaves[li]
+	lf.best = splitInfo{feature: -1}
+	if l.canSplit(lf) {
+		parentScore := lf.g * lf.g / (float64(lf.n) + l.p.LambdaL2)
+		if l.p.isRF() && l.p.FeatureFraction < 1 {
+			// per-node feature sampling: a seeded partial shuffle
+			k := max(1, int(float64(l.F)*l.p.FeatureFraction+0.5))
+			for i := range l.featOrder {
+				l.featOrder[i] = int32(i)
+			}
+			for i := range k {
+				j := i + l.rng.IntN(l.F-i)
+				l.featOrder[i], l.featOrder[j] = l.featOrder[j], l.featOrder[i]
+			}
+			sel := l.featOrder[:k]
+			slices.Sort(sel)
+			for _, f := range sel {
+				l.scanFeature(int(f), h, lf, parentScore)
+			}
+		} else {
+			for f := range l.F {
+				if l.featAllowed[f] {
+					l.scanFeature(f, h, lf, parentScore)
+				}
+			}
+		}
+	}
+	if lf.best.feature < 0 {
+		l.release(lf.hist)
+		lf.hist = -1
+		return
+	}
+	l.push(heapItem{gain: lf.best.gain, leaf: int32(li)})
+}
+
+func (l *learner) scanFeature(f int, h histogram, lf *leafState, parentScore float64) {
+	if l.nb[f] < 2 {
+		return
+	}
+	if l.kinds[f] == Categorical {
+		l.scanCategorical(f, &h[f], lf, parentScore)
+	} else {
+		l.scanNumeric(f, &h[f], lf, parentScore)
+	}
+}
+
+// scanNumeric tries every threshold with NaN sent right, then (if the leaf
+// has NaN rows) with NaN sent left, including "NaN alone goes left". When
+// the leaf has no NaN rows, NaN at inference follows the larger child.
+func (l *learner) scanNumeric(f int, hf *[256]histBin, lf *leafState, parentScore float64) {
+	nb := l.nb[f]
+	lambda := l.p.LambdaL2
+	minN := int64(l.p.MinDataInLeaf)
+	minH := l.p.MinSumHessian
+	G, N := lf.g, lf.n
+	best := &lf.best
+	nanG, nanN := hf[0].g, hf[0].n
+
+	lg, ln := 0.0, int64(0)
+	for b := 1; b < nb-1; b++ {
+		lg += hf[b].g
+		ln += hf[b].n
+		if ln < minN || float64(ln) < minH {
+			continue
+		}
+		rn := N - ln
+		if rn < minN || float64(rn) < minH {
+			break
+		}
+		rg := G - lg
+		gain := lg*lg/(float64(ln)+lambda) + rg*rg/(float64(rn)+lambda) - parentScore
+		if gain > best.gain {
+			*best = splitInfo{gain: gain, lg: lg, rg: rg, ln: ln, rn: rn, lambda: lambda,
+				feature: int32(f), thrBin: uint8(b), defaultLeft: nanN == 0 && ln >= rn}
+		}
+	}
+	if nanN == 0 {
+		return
+	}
+	lg, ln = nanG, nanN
+	for b := 0; b < nb-1; b++ {
+		if b > 0 {
+			lg += hf[b].g
+			ln += hf[b].n
+		}
+		if ln < minN || float64(ln) < minH {
+			continue
+		}
+		rn := N - ln
+		if rn < minN || float64(rn) < minH {
+			break
+		}
+		rg := G - lg
+		gain := lg*lg/(float64(ln)+lambda) + rg*rg/(float64(rn)+lambda) - parentScore
+		if gain > best.gain {
+			*best = splitInfo{gain: gain, lg: lg, rg: rg, ln: ln, rn: rn, lambda: lambda,
+				feature: int32(f), thrBin: uint8(b), defaultLeft: true}
+		}
+	}
+}
+
+// scanCategorical is LightGBM's categorical split search: one-vs-rest for
+// few categories; otherwise categories with >= cat_smooth rows are sorted by
+// G/(H+cat_smooth) and the left set grows from either end over at most
+// max_cat_threshold categories. The missing bin (NaN, unseen, rare) always
+// goes right.
+func (l *learner) scanCategorical(f int, hf *[256]histBin, lf *leafState, parentScore float64) {
+	p := &l.p
+	nb := l.nb[f]
+	minN := int64(p.MinDataInLeaf)
+	minH := p.MinSumHessian
+	G, N := lf.g, lf.n
+	best := &lf.best
+
+	if nb-1 <= p.MaxCatToOnehot {
+		lambda := p.LambdaL2
+		for b := 1; b < nb; b++ {
+			cn := hf[b].n
+			if cn < minN || float64(cn) < minH {
+				continue
+			}
+			rn := N - cn
+			if rn < minN || float64(rn) < minH {
+				continue
+			}
+			cg := hf[b].g
+			rg := G - cg
+			gain := cg*cg/(float64(cn)+lambda) + rg*rg/(float64(rn)+lambda) - parentScore
+			if gain > best.gain {
+				*best = splitInfo{gain: gain, lg: cg, rg: rg, ln: cn, rn: rn, lambda: lambda,
+					feature: int32(f), cat: true}
+				best.left[b>>6] |= 1 << (b & 63)
+			}
+		}
+		return
+	}
+
+	lambda := p.LambdaL2 + p.CatL2
+	cats := l.catBuf[:0]
+	for b := 1; b < nb; b++ {
+		if n := hf[b].n; n > 0 && float64(n) >= p.CatSmooth {
+			cats = append(cats, catEntry{key: hf[b].g / (float64(n) + p.CatSmooth), bin: b})
+		}
+	}
+	l.catBuf = cats
+	used := len(cats)
+	if used == 0 {
+		return
+	}
+	slices.SortFunc(cats, func(a, b catEntry) int {
+		switch {
+		case a.key < b.key:
+			return -1
+		case a.key > b.key:
+			return 1
+		}
+		return a.bin - b.bin
+	})
+	maxNum := min(p.MaxCatThreshold, (used+1)/2)
+	minGroup := int64(p.MinDataPerGroup)
+	for dir := range 2 {
+		lg, ln, group := 0.0, int64(0), int64(0)
+		for i := 0; i < used && i < maxNum; i++ {
+			e := cats[i]
+			if dir == 1 {
+				e = cats[used-1-i]
+			}
+			lg += hf[e.bin].g
+			ln += hf[e.bin].n
+			group += hf[e.bin].n
+			if ln < minN || float64(ln) < minH {
+				continue
+			}
+			rn := N - ln
+			if rn < minN || rn < minGroup || float64(rn) < minH {
+				break
+			}
+			if group < minGroup {
+				continue
+			}
+			group = 0
+			rg := G - lg
+			gain := lg*lg/(float64(ln)+lambda) + rg*rg/(float64(rn)+lambda) - parentScore
+			if gain > best.gain {
+				*best = splitInfo{gain: gain, lg: lg, rg: rg, ln: ln, rn: rn, lambda: lambda,
+					feature: int32(f), cat: true}
+				for k := 0; k <= i; k++ {
+					b := cats[k].bin
+					if dir == 1 {
+						b = cats[used-1-k].bin
+					}
+					best.left[b>>6] |= 1 << (b & 63)
+				}
+			}
+		}
+	}
+}
+
+// heap of open leaves, max gain first.
+func (l *learner) less(a, b heapItem) bool {
+	return a.gain > b.gain || (a.gain == b.gain && a.leaf < b.leaf)
+}
+
+func (l *learner) push(it heapItem) {
+	h := append(l.heap, it)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !l.less(h[i], h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	l.heap = h
+}
+
+func (l *learner) pop() (heapItem, bool) {
+	h := l.heap
+	if len(h) == 0 {
+		return heapItem{}, false
+	}
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	i := 0
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			break
+		}
+		if c+1 < len(h) && l.less(h[c+1], h[c]) {
+			c++
+		}
+		if !l.less(h[c], h[i]) {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+	l.heap = h
+	return top, true
+}
+
+func (l *learner) histOf(h int32) histogram {
+	if h < 0 {
+		return l.scratch
+	}
+	return l.hists[h]
+}
+
+// grow builds one tree leaf-wise on rows (copied into the partition array).
+func (l *learner) grow(ctx context.Context, rows []int32) error {
+	n := len(rows)
+	copy(l.idx, rows)
+	l.leaves = l.leaves[:0]
+	l.nodes = l.nodes[:0]
+	l.heap = l.heap[:0]
+	l.free = l.free[:0]
+	for i := len(l.hists) - 1; i >= 0; i-- {
+		l.free = append(l.free, int32(i))
+	}
+	l.root = ^int32(0)
+
+	hi := l.alloc()
+	h := l.histOf(hi)
+	l.build(h, l.idx[:n])
+	G := 0.0
+	for b := range l.nb[0] {
+		G += h[0][b].g
+	}
+	l.leaves = append(l.leaves, leafState{g: G, n: int64(n), value: -G / (float64(n) + l.p.LambdaL2),
+		begin: 0, end: int32(n), hist: hi, parent: -1})
+	l.findBest(0, h)
+
+	for len(l.leaves) < l.p.NumLeaves {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		it, ok := l.pop()
+		if !ok {
+			break
+		}
+		l.split(int(it.leaf))
+	}
+	return nil
+}
+
+func (l *learner) split(li int) {
+	lf := l.leaves[li]
+	s := lf.best
+	ni := int32(len(l.nodes))
+	ri := len(l.leaves)
+	nd := lnode{gain: s.gain, value: lf.value, n: lf.n, feature: s.feature,
+		l: ^int32(li), r: ^int32(ri), thrBin: s.thrBin, defaultLeft: s.defaultLeft, cat: s.cat}
+	if s.cat {
+		nd.left = s.left
+	} else {
+		for b := 1; b <= int(s.thrBin); b++ {
+			nd.left[b>>6] |= 1 << (b & 63)
+		}
+		if s.defaultLeft {
+			nd.left[0] |= 1
+		}
+	}
+	l.nodes = append(l.nodes, nd)
+	switch {
+	case lf.parent < 0:
+		l.root = ni
+	case lf.isLeft:
+		l.nodes[lf.parent].l = ni
+	default:
+		l.nodes[lf.parent].r = ni
+	}
+
+	rows := l.idx[lf.begin:lf.end]
+	nl := int32(l.partition(rows, l.tmp[lf.begin:lf.end], int(s.feature), &l.nodes[ni].left))
+	depth := lf.depth + 1
+	l.leaves[li] = leafState{g: s.lg, n: s.ln, value: -s.lg / (float64(s.ln) + s.lambda),
+		begin: lf.begin, end: lf.begin + nl, depth: depth, hist: -1, parent: ni, isLeft: true}
+	l.leaves = append(l.leaves, leafState{g: s.rg, n: s.rn, value: -s.rg / (float64(s.rn) + s.lambda),
+		begin: lf.begin + nl, end: lf.end, depth: depth, hist: -1, parent: ni})
+
+	ph := lf.hist
+	if len(l.leaves) >= l.p.NumLeaves {
+		l.release(ph) // tree is full: children are never split
+		return
+	}
+	small, large := li, ri
+	if l.leaves[ri].n < l.leaves[li].n {
+		small, large = ri, li
+	}
+	cs, cl := l.canSplit(&l.leaves[small]), l.canSplit(&l.leaves[large])
+	switch {
+	case !cs && !cl:
+		l.release(ph)
+	case ph >= 0 && cl:
+		// histogram subtraction: build the smaller child only
+		sh := int32(-1)
+		if cs {
+			sh = l.alloc()
+		}
+		sHist := l.histOf(sh)
+		l.build(sHist, l.rowsOf(small))
+		l.subtract(l.hists[ph], sHist)
+		l.leaves[large].hist = ph
+		if cs {
+			l.leaves[small].hist = sh
+			l.findBest(small, sHist)
+		}
+		l.findBest(large, l.hists[ph])
+	default:
+		l.release(ph)
+		for _, c := range [2]int{small, large} {
+			if !l.canSplit(&l.leaves[c]) {
+				continue
+			}
+			hc := l.alloc()
+			l.leaves[c].hist = hc
+			hist := l.histOf(hc)
+			l.build(hist, l.rowsOf(c))
+			l.findBest(c, hist)
+		}
+	}
+}
+
+func (l *learner) rowsOf(li int) []int32 {
+	lf := &l.leaves[li]
+	return l.idx[lf.begin:lf.end]
+}
+
+// predictBinned runs the last grown tree on one binned row.
+func (l *learner) predictBinned(row []uint8) float64 {
+	n := l.root
+	for n >= 0 {
+		nd := &l.nodes[n]
+		if goesLeft(&nd.left, row[nd.feature]) {
+			n = nd.l
+		} else {
+			n = nd.r
+		}
+	}
+	return l.leaves[^n].value
+}
