@@ -27,8 +27,8 @@ type Prediction struct {
 	LatencyMS    float64       `json:"latency_ms,omitempty"`
 
 	Interval          *Interval      `json:"interval,omitempty"`
-	Percentile        float64        `json:"market_percentile,omitempty"` // % of cleaned listings strictly below
-	Band              string         `json:"market_band,omitempty"`       // economy | mid | upper | premium
+	Percentile        float64        `json:"market_percentile"`     // % of cleaned listings strictly below
+	Band              string         `json:"market_band,omitempty"` // economy | mid | upper | premium
 	Market            *MarketPlace   `json:"market,omitempty"`
 	Contributions     []Contribution `json:"contributions,omitempty"`
 	BaseValue         float64        `json:"base_value,omitempty"`

@@ -34,7 +34,7 @@ func newRoot() *cobra.Command {
 		newConsoleCmd(), newServeCmd(), newReproCmd(), newTrainCmd(), newEvaluateCmd(), newPredictCmd(),
 		newDriftCmd(), newModelsCmd(), newRunsCmd(), newMetricsCmd(), newParamsCmd(), newMarketCmd(),
 		newGenDataCmd(), newLoadtestCmd(), newStatusCmd(), newAuditCmd(), newRunbookCmd(), newHealthCmd(),
-		newVersionCmd(),
+		newVersionCmd(), newBenchFitCmd(),
 	)
 	return root
 }

@@ -66,18 +66,24 @@ type Paths struct {
 
 // Training selects the model and its parameters.
 type Training struct {
-	Target       string       `yaml:"target" oneof:"price"`
-	TestSize     float64      `yaml:"test_size" range:"[0.05,0.5]"`
-	ValSize      float64      `yaml:"val_size" range:"[0.05,0.5]"`
-	Shuffle      bool         `yaml:"shuffle"`
-	Model        string       `yaml:"model" oneof:"gbdt|random_forest"`
-	Baseline     string       `yaml:"baseline" oneof:"dummy_median"`
-	Features     []string     `yaml:"features" check:"ident,unique"`
-	GBDT         GBDT         `yaml:"gbdt"`
-	RandomForest RandomForest `yaml:"random_forest"`
+	Target   string   `yaml:"target" oneof:"price"`
+	TestSize float64  `yaml:"test_size" range:"[0.05,0.5]"`
+	ValSize  float64  `yaml:"val_size" range:"[0.05,0.5]"`
+	Shuffle  bool     `yaml:"shuffle"`
+	Model    string   `yaml:"model" oneof:"gbdt|random_forest"`
+	Baseline string   `yaml:"baseline" oneof:"dummy_median"`
+	Features []string `yaml:"features" check:"ident,unique"`
+	// TargetTransform is the scale the trees learn price on: sqrt won on
+	// both RMSE and MAPE on the real data (see README), none is raw L2.
+	TargetTransform string       `yaml:"target_transform" oneof:"none|sqrt|log"`
+	Refit           bool         `yaml:"refit"`
+	RefitTreeFactor float64      `yaml:"refit_tree_factor" range:"[1,3]"`
+	GBDT            GBDT         `yaml:"gbdt"`
+	RandomForest    RandomForest `yaml:"random_forest"`
 
-	// RandomForestParams is the original's block; when present its values
-	// are copied onto random_forest (setting the same parameter in both is an error).
+	// RandomForestParams is the original's block: Parse copies its values
+	// onto RandomForest and then drops it, so a loaded Config holds nil here
+	// (setting the same parameter in both blocks is an error).
 	RandomForestParams *RandomForestParams `yaml:"random_forest_params,omitempty" legacy:"true"`
 }
 
@@ -267,7 +273,7 @@ type Webhook struct {
 type Rule struct {
 	Name        string        `yaml:"name" required:"true" check:"name"`
 	Expr        string        `yaml:"expr" required:"true"`
-	Op          string        `yaml:"op" required:"true" oneof:">|<|>=|<=|==|!="`
+	Op          string        `yaml:"op" required:"true" oneof:">|<|>=|<=|==|!=" style:"double"`
 	Threshold   float64       `yaml:"threshold" required:"true"`
 	For         time.Duration `yaml:"for" range:"[0s,168h]"`
 	Severity    string        `yaml:"severity" oneof:"info|warning|critical"`
@@ -334,23 +340,26 @@ func Default() *Config {
 			RunbooksDir:  "runbooks",
 		},
 		Training: Training{
-			Target:   "price",
-			TestSize: 0.2,
-			ValSize:  0.2,
-			Shuffle:  true,
-			Model:    "gbdt",
-			Baseline: "dummy_median",
-			Features: []string{},
+			Target:          "price",
+			TestSize:        0.2,
+			ValSize:         0.2,
+			Shuffle:         true,
+			Model:           "gbdt",
+			Baseline:        "dummy_median",
+			Features:        []string{},
+			TargetTransform: "sqrt",
+			Refit:           true,
+			RefitTreeFactor: 1.25,
 			GBDT: GBDT{
-				Trees:               600,
+				Trees:               3000,
 				LearningRate:        0.05,
-				NumLeaves:           63,
+				NumLeaves:           127,
 				MaxDepth:            0,
 				MinDataInLeaf:       20,
 				MinSumHessian:       1e-3,
-				LambdaL2:            1,
+				LambdaL2:            0,
 				MaxBin:              255,
-				EarlyStoppingRounds: 50,
+				EarlyStoppingRounds: 100,
 				Threads:             0,
 				MaxCatThreshold:     32,
 				CatSmooth:           10,

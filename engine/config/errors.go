@@ -75,6 +75,7 @@ func ErrorLine(err error) int {
 type problems struct {
 	list []Problem
 	seen map[string]bool
+	keys map[string]bool // keys that already have a problem
 	more int
 }
 
@@ -88,11 +89,36 @@ func (ps *problems) add(line int, key, format string, args ...any) {
 		return
 	}
 	ps.seen[id] = true
+	if ps.keys == nil {
+		ps.keys = map[string]bool{}
+	}
+	ps.keys[key] = true
 	if len(ps.list) >= maxProblems {
 		ps.more++
 		return
 	}
 	ps.list = append(ps.list, p)
+}
+
+// covers reports whether path or one of its parents already has a problem,
+// so validation does not pile noise on a value that failed to decode.
+func (ps *problems) covers(path string) bool {
+	for k := range ps.keys {
+		if k == path || strings.HasPrefix(path, k+".") || strings.HasPrefix(path, k+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// has reports whether any of keys already has a problem.
+func (ps *problems) has(keys ...string) bool {
+	for _, k := range keys {
+		if ps.keys[k] {
+			return true
+		}
+	}
+	return false
 }
 
 func (ps *problems) err(file, text string) error {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -26,7 +27,7 @@ const MaxFileSize = 1 << 20
 const nodeBudget = 200000
 
 // Load reads, parses and validates the config file at path. Paths inside
-// the file are relative to the working directory, as in the original.
+// the file are relative to the file's folder (the engine resolves them).
 func Load(path string) (*Config, error) {
 	data, err := readCapped(path)
 	if err != nil {
@@ -80,16 +81,17 @@ func Parse(data []byte, name string) (cfg *Config, err error) {
 	c := Default()
 	d := &decoder{ps: &ps, lines: map[string]int{}, budget: nodeBudget}
 	d.value(root, reflect.ValueOf(c).Elem(), "")
-	if len(ps.list) == 0 {
-		d.applyLegacy(c)
-	}
-	if len(ps.list) == 0 {
-		v := &validator{ps: &ps, lines: d.lines}
-		v.check(c)
-	}
+	// Validation runs even after decoding problems: a value that failed to
+	// decode kept its default, and the user gets every problem in one pass.
+	d.applyLegacy(c)
+	v := &validator{ps: &ps, lines: d.lines}
+	v.check(c)
 	if e := ps.err(name, text); e != nil {
 		return nil, e
 	}
+	// The original's block has been copied onto training.random_forest;
+	// keeping both would make Marshal's output conflict with itself.
+	c.Training.RandomForestParams = nil
 	c.Source = Source{Path: name, Text: text}
 	return c, nil
 }
@@ -107,14 +109,14 @@ func parseDocument(data []byte) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, emptyErr()
 		}
-		return nil, malformed(err)
+		return nil, malformed(err, data)
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == nil:
 		return nil, one(extra.Line, "a second YAML document starts here; a config file holds one")
 	case !errors.Is(err, io.EOF):
-		return nil, malformed(err)
+		return nil, malformed(err, data)
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode {
@@ -139,16 +141,66 @@ func emptyErr() error {
 	return &Error{Problems: []Problem{{Msg: "empty config: the file holds no settings (delete it to use the defaults)"}}, err: ErrEmpty}
 }
 
-func malformed(err error) error {
-	msg := err.Error()
+// parserProblems are the messages of yaml.v3's parser (not scanner)
+// errors, whose "line N" is 0-based: the 1-based line of the construct
+// being parsed, or of the problem when that construct starts on line 1.
+var parserProblems = []string{
+	"did not find expected key",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"did not find expected '-' indicator",
+	"did not find expected node content",
+	"found undefined tag handle",
+}
+
+func malformed(err error, data []byte) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	parserErr := false
+	for _, p := range parserProblems {
+		parserErr = parserErr || strings.HasPrefix(msg, p)
+	}
+	switch {
+	case parserErr || (line == 0 && !readerProblem(msg)):
+		// yaml.v3 omits a 0-based line 0 and never adds 1 for parser errors.
+		line++
+	case readerProblem(msg):
+		// The reader gives no position; find the offending byte ourselves.
+		line = badByteLine(data)
 	}
 	return &Error{Problems: []Problem{{Line: line, Msg: "malformed YAML: " + msg}}}
+}
+
+func readerProblem(msg string) bool {
+	return strings.Contains(msg, "control characters") || strings.Contains(msg, "UTF-8") ||
+		strings.Contains(msg, "UTF-16") || strings.Contains(msg, "octet")
+}
+
+// badByteLine returns the 1-based line of the first byte YAML refuses:
+// invalid UTF-8 or a control character (0 if none is found).
+func badByteLine(data []byte) int {
+	line := 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		bad := (r == utf8.RuneError && size == 1) ||
+			(r < 0x20 && r != '\t' && r != '\n' && r != '\r') ||
+			r == 0x7f || (r >= 0x80 && r <= 0x9f && r != 0x85) || r == 0xfffe || r == 0xffff
+		if i == 0 && r == 0xfeff {
+			bad = false // a byte order mark
+		}
+		if bad {
+			return line
+		}
+		if r == '\n' {
+			line++
+		}
+		i += size
+	}
+	return 0
 }
 
 // decoder copies a YAML node tree onto a Config, reporting each mismatch

@@ -85,7 +85,11 @@ func Load(path string) (*Frame, error) {
 // as the frame's RowID). Empty cells are missing; in numeric columns NA,
 // N/A, NaN, null and None are missing too. Blank lines are skipped.
 func Read(r io.Reader, name string) (*Frame, error) {
-	return read(r, name, 0)
+	hint := 0
+	if l, ok := r.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader, bytes.Buffer
+		hint = l.Len()/80 + 16
+	}
+	return read(r, name, hint)
 }
 
 type parser struct {

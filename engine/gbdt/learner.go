@@ -2,6 +2,7 @@ package gbdt
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"slices"
 )
@@ -13,22 +14,27 @@ type histBin struct {
 	n int64
 }
 
-// histogram is one leaf's per-feature histograms; [256] arrays indexed by a
-// uint8 bin need no bounds checks.
-type histogram [][256]histBin
+// histogram is one leaf's histograms: every feature's used bins packed in
+// flat (compact, so zeroing, subtracting and caching touch little memory),
+// and per feature a [256] view into flat (flat has 256 bins of tail
+// padding), which a uint8 bin indexes without a bounds check.
+type histogram struct {
+	flat []histBin
+	feat []*[256]histBin
+}
 
 // Parallel work is cut into pieces whose boundaries depend only on the row
 // count, never on the thread count: each piece fills its own histogram and
 // the pieces are summed in piece order, so 1 and N threads give the same
 // floating-point sums and therefore byte-identical models.
 const (
-	histChunkRows = 4096
+	histChunkRows = 1024
 	maxHistChunks = 16
-	partChunkRows = 8192
+	partChunkRows = 2048
 	maxPartChunks = 16
 	// histBudget caps the memory held by cached leaf histograms (deep
 	// random-forest trees have thousands of open leaves).
-	histBudget = 64 << 20
+	histBudget = 32 << 20
 )
 
 // splitInfo is the best split found for a leaf.
@@ -70,9 +76,18 @@ type lnode struct {
 	cat         bool
 }
 
-type catEntry struct {
-	key float64
-	bin int
+// catKey packs a category's sort key and its bin into one uint64 that
+// sorts like (key, bin): the key's order-preserving bits with the low 8
+// bits replaced by the bin. Dropping 8 of 52 mantissa bits only merges
+// keys equal to ~1e-13 relative, and the order stays deterministic.
+func catKey(key float64, bin int) uint64 {
+	u := math.Float64bits(key)
+	if u>>63 != 0 {
+		u = ^u
+	} else {
+		u |= 1 << 63
+	}
+	return u&^0xff | uint64(bin)
 }
 
 // heapItem orders open leaves by gain (ties: lower leaf index first), so
@@ -98,16 +113,18 @@ type learner struct {
 	root     int32
 	heap     []heapItem
 
-	hists      []histogram
+	hists      []*histogram
 	free       []int32
 	histCap    int
-	scratch    histogram
-	chunkHists []histogram
+	scratch    *histogram
+	chunkHists []*histogram
+	offsets    []int // first flat bin of each feature
+	totalBins  int
 
 	featAllowed []bool  // gbdt: per-tree feature subset
 	featOrder   []int32 // random forest: per-node sampling buffer
 	rng         *rand.Rand
-	catBuf      []catEntry
+	catBuf      []uint64
 
 	hj histJob
 	pj partJob
@@ -127,19 +144,37 @@ func newLearner(p Params, pl *pool, b binned, mappers []binMapper, kinds []Kind,
 		leaves:  make([]leafState, 0, p.NumLeaves),
 		nodes:   make([]lnode, 0, p.NumLeaves-1),
 		heap:    make([]heapItem, 0, p.NumLeaves),
-		catBuf:  make([]catEntry, 0, 256),
+		catBuf:  make([]uint64, 0, 256),
 	}
+	l.offsets = make([]int, b.cols)
 	for f := range mappers {
 		l.nb[f] = mappers[f].nBins
+		l.offsets[f] = l.totalBins
+		l.totalBins += l.nb[f]
 	}
-	histBytes := b.cols * 256 * 16
-	l.histCap = min(p.NumLeaves, max(4, histBudget/max(histBytes, 1)))
-	l.scratch = make(histogram, b.cols)
+	histBytes := (l.totalBins + 256) * 16
+	l.histCap = min(p.NumLeaves, max(4, histBudget/histBytes))
+	l.scratch = l.newHist()
 	l.featAllowed = make([]bool, b.cols)
 	l.featOrder = make([]int32, b.cols)
 	l.hj.l = l
 	l.pj.l = l
 	return l
+}
+
+func (l *learner) newHist() *histogram {
+	h := &histogram{flat: make([]histBin, l.totalBins+256), feat: make([]*[256]histBin, l.F)}
+	for f, off := range l.offsets {
+		h.feat[f] = (*[256]histBin)(h.flat[off : off+256])
+	}
+	return h
+}
+
+// keep reports whether a leaf's histogram is worth caching for the
+// subtraction trick: rebuilding the larger child of a small leaf costs less
+// than zeroing and subtracting whole histograms.
+func (l *learner) keep(lf *leafState) bool {
+	return lf.n*int64(l.F) >= 2*int64(l.totalBins)
 }
 
 func (l *learner) alloc() int32 {
@@ -149,7 +184,7 @@ func (l *learner) alloc() int32 {
 		return h
 	}
 	if len(l.hists) < l.histCap {
-		l.hists = append(l.hists, make(histogram, l.F))
+		l.hists = append(l.hists, l.newHist())
 		return int32(len(l.hists) - 1)
 	}
 	return -1
@@ -161,48 +196,40 @@ func (l *learner) release(h int32) {
 	}
 }
 
-func (l *learner) zero(h histogram) {
-	for f := range h {
-		clear(h[f][:l.nb[f]])
-	}
-}
+func (l *learner) zero(h *histogram) { clear(h.flat[:l.totalBins]) }
 
 // accumulate adds rows' gradients to h. It is the hottest loop of training.
-func (l *learner) accumulate(h histogram, rows []int32) {
+func (l *learner) accumulate(h *histogram, rows []int32) {
 	F := l.F
 	bins := l.bins
 	grad := l.grad
-	h = h[:F]
+	hf := h.feat
 	for _, r := range rows {
 		g := grad[r]
-		row := bins[int(r)*F : int(r)*F+F]
+		row := bins[int(r)*F:][:len(hf)]
 		for f, b := range row {
-			e := &h[f][b]
+			e := &hf[f][b]
 			e.g += g
 			e.n++
 		}
 	}
 }
 
-// add sums src into dst over the used bins.
-func (l *learner) add(dst, src histogram) {
-	for f := range dst {
-		d, s := &dst[f], &src[f]
-		for b := range l.nb[f] {
-			d[b].g += s[b].g
-			d[b].n += s[b].n
-		}
+// add sums src into dst.
+func (l *learner) add(dst, src *histogram) {
+	d, s := dst.flat[:l.totalBins], src.flat[:l.totalBins]
+	for i := range d {
+		d[i].g += s[i].g
+		d[i].n += s[i].n
 	}
 }
 
 // subtract turns a parent histogram into its larger child's: dst -= src.
-func (l *learner) subtract(dst, src histogram) {
-	for f := range dst {
-		d, s := &dst[f], &src[f]
-		for b := range l.nb[f] {
-			d[b].g -= s[b].g
-			d[b].n -= s[b].n
-		}
+func (l *learner) subtract(dst, src *histogram) {
+	d, s := dst.flat[:l.totalBins], src.flat[:l.totalBins]
+	for i := range d {
+		d[i].g -= s[i].g
+		d[i].n -= s[i].n
 	}
 }
 
@@ -210,7 +237,7 @@ type histJob struct {
 	l     *learner
 	rows  []int32
 	chunk int
-	out   [maxHistChunks]histogram
+	out   [maxHistChunks]*histogram
 	k     int
 }
 
@@ -226,7 +253,7 @@ func (j *histJob) run(c int) {
 }
 
 // build fills h with the histogram of rows.
-func (l *learner) build(h histogram, rows []int32) {
+func (l *learner) build(h *histogram, rows []int32) {
 	k := min(len(rows)/histChunkRows, maxHistChunks)
 	if k <= 1 {
 		l.zero(h)
@@ -234,7 +261,7 @@ func (l *learner) build(h histogram, rows []int32) {
 		return
 	}
 	for len(l.chunkHists) < maxHistChunks-1 {
-		l.chunkHists = append(l.chunkHists, make(histogram, l.F))
+		l.chunkHists = append(l.chunkHists, l.newHist())
 	}
 	j := &l.hj
 	j.rows, j.chunk, j.k = rows, len(rows)/k, k
@@ -252,19 +279,20 @@ func (l *learner) build(h histogram, rows []int32) {
 func goesLeft(set *[4]uint64, b uint8) bool { return set[b>>6]&(1<<(b&63)) != 0 }
 
 // partitionSeq moves rows going left to the front, keeping order (stable),
-// using tmp (same length) for the rows going right.
+// using tmp (same length) for the rows going right. Branch-free: every row
+// is written to both sides and only one cursor advances, because the
+// direction is unpredictable and a mispredicted branch costs more.
 func partitionSeq(rows, tmp []int32, bins []uint8, F, f int, set *[4]uint64) int {
 	nl, nr := 0, 0
 	tmp = tmp[:len(rows)]
+	bins = bins[f:]
 	for _, r := range rows {
-		b := bins[int(r)*F+f]
-		if set[b>>6]&(1<<(b&63)) != 0 {
-			rows[nl] = r
-			nl++
-		} else {
-			tmp[nr] = r
-			nr++
-		}
+		b := bins[int(r)*F]
+		bit := int(set[b>>6]>>(b&63)) & 1
+		rows[nl] = r
+		tmp[nr] = r
+		nl += bit
+		nr += 1 - bit
 	}
 	copy(rows[nl:], tmp[:nr])
 	return nl
@@ -327,7 +355,7 @@ func (l *learner) canSplit(lf *leafState) bool {
 
 // findBest stores the leaf's best split (feature -1 if none) and drops its
 // cached histogram when the leaf will never be split.
-func (l *learner) findBest(li int, h histogram) {
+func (l *learner) findBest(li int, h *histogram) {
 	lf := &l.leaves[li]
 	lf.best = splitInfo{feature: -1}
 	if l.canSplit(lf) {
@@ -355,22 +383,24 @@ func (l *learner) findBest(li int, h histogram) {
 			}
 		}
 	}
-	if lf.best.feature < 0 {
+	if lf.best.feature < 0 || !l.keep(lf) {
 		l.release(lf.hist)
 		lf.hist = -1
+	}
+	if lf.best.feature < 0 {
 		return
 	}
 	l.push(heapItem{gain: lf.best.gain, leaf: int32(li)})
 }
 
-func (l *learner) scanFeature(f int, h histogram, lf *leafState, parentScore float64) {
+func (l *learner) scanFeature(f int, h *histogram, lf *leafState, parentScore float64) {
 	if l.nb[f] < 2 {
 		return
 	}
 	if l.kinds[f] == Categorical {
-		l.scanCategorical(f, &h[f], lf, parentScore)
+		l.scanCategorical(f, h.feat[f], lf, parentScore)
 	} else {
-		l.scanNumeric(f, &h[f], lf, parentScore)
+		l.scanNumeric(f, h.feat[f], lf, parentScore)
 	}
 }
 
@@ -386,8 +416,13 @@ func (l *learner) scanNumeric(f int, hf *[256]histBin, lf *leafState, parentScor
 	best := &lf.best
 	nanG, nanN := hf[0].g, hf[0].n
 
+	// Empty bins are skipped: a threshold there splits the rows exactly as
+	// the previous non-empty bin, which was tried first and wins ties.
 	lg, ln := 0.0, int64(0)
 	for b := 1; b < nb-1; b++ {
+		if hf[b].n == 0 {
+			continue
+		}
 		lg += hf[b].g
 		ln += hf[b].n
 		if ln < minN || float64(ln) < minH {
@@ -410,6 +445,9 @@ func (l *learner) scanNumeric(f int, hf *[256]histBin, lf *leafState, parentScor
 	lg, ln = nanG, nanN
 	for b := 0; b < nb-1; b++ {
 		if b > 0 {
+			if hf[b].n == 0 {
+				continue
+			}
 			lg += hf[b].g
 			ln += hf[b].n
 		}
@@ -469,7 +507,7 @@ func (l *learner) scanCategorical(f int, hf *[256]histBin, lf *leafState, parent
 	cats := l.catBuf[:0]
 	for b := 1; b < nb; b++ {
 		if n := hf[b].n; n > 0 && float64(n) >= p.CatSmooth {
-			cats = append(cats, catEntry{key: hf[b].g / (float64(n) + p.CatSmooth), bin: b})
+			cats = append(cats, catKey(hf[b].g/(float64(n)+p.CatSmooth), b))
 		}
 	}
 	l.catBuf = cats
@@ -477,15 +515,7 @@ func (l *learner) scanCategorical(f int, hf *[256]histBin, lf *leafState, parent
 	if used == 0 {
 		return
 	}
-	slices.SortFunc(cats, func(a, b catEntry) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
-		}
-		return a.bin - b.bin
-	})
+	slices.Sort(cats)
 	maxNum := min(p.MaxCatThreshold, (used+1)/2)
 	minGroup := int64(p.MinDataPerGroup)
 	for dir := range 2 {
@@ -495,9 +525,10 @@ func (l *learner) scanCategorical(f int, hf *[256]histBin, lf *leafState, parent
 			if dir == 1 {
 				e = cats[used-1-i]
 			}
-			lg += hf[e.bin].g
-			ln += hf[e.bin].n
-			group += hf[e.bin].n
+			bin := uint8(e)
+			lg += hf[bin].g
+			ln += hf[bin].n
+			group += hf[bin].n
 			if ln < minN || float64(ln) < minH {
 				continue
 			}
@@ -515,9 +546,9 @@ func (l *learner) scanCategorical(f int, hf *[256]histBin, lf *leafState, parent
 				*best = splitInfo{gain: gain, lg: lg, rg: rg, ln: ln, rn: rn, lambda: lambda,
 					feature: int32(f), cat: true}
 				for k := 0; k <= i; k++ {
-					b := cats[k].bin
+					b := uint8(cats[k])
 					if dir == 1 {
-						b = cats[used-1-k].bin
+						b = uint8(cats[used-1-k])
 					}
 					best.left[b>>6] |= 1 << (b & 63)
 				}
@@ -573,7 +604,7 @@ func (l *learner) pop() (heapItem, bool) {
 	return top, true
 }
 
-func (l *learner) histOf(h int32) histogram {
+func (l *learner) histOf(h int32) *histogram {
 	if h < 0 {
 		return l.scratch
 	}
@@ -598,7 +629,7 @@ func (l *learner) grow(ctx context.Context, rows []int32) error {
 	l.build(h, l.idx[:n])
 	G := 0.0
 	for b := range l.nb[0] {
-		G += h[0][b].g
+		G += h.feat[0][b].g
 	}
 	l.leaves = append(l.leaves, leafState{g: G, n: int64(n), value: -G / (float64(n) + l.p.LambdaL2),
 		begin: 0, end: int32(n), hist: hi, parent: -1})
@@ -668,26 +699,32 @@ func (l *learner) split(li int) {
 	case ph >= 0 && cl:
 		// histogram subtraction: build the smaller child only
 		sh := int32(-1)
-		if cs {
+		if cs && l.keep(&l.leaves[small]) {
 			sh = l.alloc()
 		}
 		sHist := l.histOf(sh)
 		l.build(sHist, l.rowsOf(small))
 		l.subtract(l.hists[ph], sHist)
-		l.leaves[large].hist = ph
 		if cs {
 			l.leaves[small].hist = sh
 			l.findBest(small, sHist)
+		} else {
+			l.release(sh)
 		}
+		l.leaves[large].hist = ph
 		l.findBest(large, l.hists[ph])
 	default:
 		l.release(ph)
 		for _, c := range [2]int{small, large} {
-			if !l.canSplit(&l.leaves[c]) {
+			lc := &l.leaves[c]
+			if !l.canSplit(lc) {
 				continue
 			}
-			hc := l.alloc()
-			l.leaves[c].hist = hc
+			hc := int32(-1)
+			if l.keep(lc) {
+				hc = l.alloc()
+			}
+			lc.hist = hc
 			hist := l.histOf(hc)
 			l.build(hist, l.rowsOf(c))
 			l.findBest(c, hist)

@@ -132,8 +132,10 @@ func brandOf(model string) string {
 // Analyze filters f (price range, year range, brands; all inclusive, a zero
 // bound is no bound), derives vehicle_age against the reference year (flt.Year,
 // else the current year) and computes every analysis of the original
-// MarketAnalyzer on the remaining rows. Missing columns empty the analyses
-// that need them; they never fail the report.
+// MarketAnalyzer on the remaining rows. A missing (nil) column empties the
+// analyses that need it without failing the report; a column whose length
+// differs from the frame's, a bad filter, or a filter on an absent column is
+// an error naming the field.
 func (a Analyzer) Analyze(f *dataset.Frame, flt engine.MarketFilter) (engine.MarketReport, error) {
 	now := time.Now
 	if a.Now != nil {

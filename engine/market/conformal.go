@@ -28,14 +28,16 @@ import (
 // get wider relative intervals than expensive ones when that is what the
 // residuals show.
 //
-// FitConformal with scaled=false uses absolute. With scaled=true it picks,
-// among all six (three scores, binned or not), the one with the narrowest
-// mean width by two-fold cross-fitting on the validation pairs (fit on one
-// half, measure width on the other), then refits it on all pairs. Every
-// candidate is calibrated by construction; the choice only affects width.
-// (Choosing on the same data costs a sliver of the finite-sample guarantee,
-// which is why coverage is measured again on test.) Lower bounds are
-// clamped at 0: prices are not negative.
+// FitConformal with scaled=false uses absolute: the narrowest mean width in
+// dollars, but on heteroscedastic prices it over-covers cheap cars and
+// under-covers dear ones. With scaled=true it picks among all six (three
+// scores, binned or not) by two-fold cross-fitting on the validation pairs
+// (fit on one half, judge on the other): first calibration, the mean over
+// predicted-price bands of |band coverage − nominal|, keeping the candidates
+// within 2 points of the best; then the narrowest mean width among those.
+// The winner is refitted on all pairs. (Choosing on the same data costs a
+// sliver of the finite-sample guarantee, which is why coverage is measured
+// again on test.) Lower bounds are clamped at 0: prices are not negative.
 type Conformal struct {
 	Nominal float64   `json:"coverage"` // 1 − α, e.g. 0.8
 	Score   string    `json:"score"`    // absolute | relative | log
@@ -143,9 +145,15 @@ func FitConformal(yValid, predValid []float64, coverage float64, scaled bool) (C
 			yb, pb = append(yb, yValid[i]), append(pb, predValid[i])
 		}
 	}
-	best, bestW := -1, math.Inf(1)
+	// Calibration is judged per predicted-price band of the whole set, so a
+	// score that over-covers cheap cars to under-cover dear ones loses even
+	// when its mean width is small.
+	bands := binEdges(predValid, min(maxConformalBins, max(len(predValid)/(2*minPerBin), 1)))
+	type result struct{ calib, width float64 }
+	results := make([]result, len(cands))
+	valid := make([]bool, len(cands))
 	for ci, cd := range cands {
-		w := 0.0
+		var r result
 		ok := true
 		for _, fold := range [2][4][]float64{{ya, pa, yb, pb}, {yb, pb, ya, pa}} {
 			c, err := fitKind(fold[0], fold[1], coverage, cd.kind, cd.binned)
@@ -153,11 +161,23 @@ func FitConformal(yValid, predValid []float64, coverage float64, scaled bool) (C
 				ok = false
 				break
 			}
-			_, mw := c.Coverage(fold[2], fold[3])
-			w += mw
+			calib, width := c.bandCalibration(fold[2], fold[3], bands)
+			r.calib += calib / 2
+			r.width += width / 2
 		}
-		if ok && w < bestW {
-			best, bestW = ci, w
+		results[ci], valid[ci] = r, ok
+	}
+	bestCalib := math.Inf(1)
+	for ci := range cands {
+		if valid[ci] {
+			bestCalib = math.Min(bestCalib, results[ci].calib)
+		}
+	}
+	best := -1
+	for ci := range cands {
+		if valid[ci] && results[ci].calib <= bestCalib+calibrationSlack &&
+			(best < 0 || results[ci].width < results[best].width) {
+			best = ci
 		}
 	}
 	if best < 0 {
@@ -165,6 +185,41 @@ func FitConformal(yValid, predValid []float64, coverage float64, scaled bool) (C
 		return fitKind(yValid, predValid, coverage, ScoreAbsolute, false)
 	}
 	return fitKind(yValid, predValid, coverage, cands[best].kind, cands[best].binned)
+}
+
+// calibrationSlack is how much worse than the best-calibrated candidate
+// (mean absolute per-band coverage error) a narrower one may be and still
+// win: about the sampling noise of a band's coverage on a few hundred pairs.
+const calibrationSlack = 0.02
+
+// bandCalibration returns the mean over price bands of |band coverage −
+// nominal| and the overall mean width, on held-out pairs.
+func (c Conformal) bandCalibration(y, pred, edges []float64) (calib, width float64) {
+	in := make([]int, len(edges)+1)
+	n := make([]int, len(edges)+1)
+	for i := range y {
+		b := sort.SearchFloat64s(edges, pred[i])
+		iv := c.Interval(pred[i])
+		if y[i] >= iv.Lower && y[i] <= iv.Upper {
+			in[b]++
+		}
+		n[b]++
+		width += iv.Upper - iv.Lower
+	}
+	bands := 0
+	for b := range n {
+		if n[b] > 0 {
+			calib += math.Abs(float64(in[b])/float64(n[b]) - c.Nominal)
+			bands++
+		}
+	}
+	if bands > 0 {
+		calib /= float64(bands)
+	}
+	if len(y) > 0 {
+		width /= float64(len(y))
+	}
+	return calib, width
 }
 
 func definedFor(kind string, y, pred []float64) bool {

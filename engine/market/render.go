@@ -106,7 +106,7 @@ func sections(rep engine.MarketReport) []section {
 	}
 	out = append(out, dist)
 	cats := section{title: "Price categories", header: []string{"category", "range", "listings"}, empty: "no categories (needs price and odometer)"}
-	ranges := map[string]string{"Budget": "≤ $10,000", "Mid-Range": "$10,001 – $25,000", "Premium": "$25,001 – $50,000", "Luxury": "> $50,000"}
+	ranges := map[string]string{"Budget": "up to $10,000", "Mid-Range": "over $10,000 to $25,000", "Premium": "over $25,000 to $50,000", "Luxury": "over $50,000"}
 	for _, c := range rep.Distribution.Categories {
 		cats.rows = append(cats.rows, []string{c.Category, ranges[c.Category], formatThousands(float64(c.Count), 0)})
 	}
@@ -130,7 +130,7 @@ func sections(rep engine.MarketReport) []section {
 	}
 	out = append(out, dep)
 
-	opp := section{title: "Opportunities (price < category Q25, age ≤ 10, odometer ≤ 100,000)",
+	opp := section{title: "Opportunities (price below the category's Q25, age ≤ 10, odometer ≤ 100,000)",
 		header: []string{"category", "count", "avg price", "potential value"}, empty: "no undervalued listings"}
 	for _, o := range rep.Opportunities {
 		opp.rows = append(opp.rows, []string{o.Category, formatThousands(float64(o.Count), 0), money(o.AvgPrice), money(o.PotentialValue)})
@@ -199,7 +199,7 @@ func RenderTable(w io.Writer, rep engine.MarketReport) error {
 				for c, cell := range cells {
 					cell = printable(cell)
 					if c == 0 {
-						b.WriteString("  " + cell + strings.Repeat(" ", first-len([]rune(cell))) + "\t")
+						b.WriteString(cell + strings.Repeat(" ", first-len([]rune(cell))) + "\t")
 						continue
 					}
 					b.WriteString(cell + "\t")

@@ -51,6 +51,12 @@ type Meta struct {
 	Prices        *market.PriceIndex  `json:"prices,omitempty"`
 	Comparables   *market.Comparables `json:"comparables,omitempty"`
 	RowsTrain     int                 `json:"rows_train"`
+	// Filters are the cleaning rules the model was trained under; `carvision
+	// evaluate` cleans new data with them.
+	Filters prep.Filters `json:"filters"`
+	// Target is the scale the trees predict price on: "none", "sqrt" or
+	// "log"; Predict maps back to dollars.
+	Target string `json:"target_transform"`
 }
 
 // Model is a loaded model file, ready to predict. It is immutable and safe
@@ -282,7 +288,8 @@ func (m *Model) Predict(l engine.Listing, opt engine.PredictOptions) (engine.Pre
 	bp := m.rows.Get().(*[]float64)
 	row := *bp
 	warns := m.Spec.Row(l, row)
-	price := m.Forest.Predict(row)
+	raw := m.Forest.Predict(row)
+	price := m.Inverse(raw)
 	p := engine.Prediction{Price: price, ModelVersion: m.Label, Warnings: warns}
 	if math.IsNaN(price) || math.IsInf(price, 0) {
 		m.rows.Put(bp)
@@ -300,10 +307,21 @@ func (m *Model) Predict(l engine.Listing, opt engine.PredictOptions) (engine.Pre
 	}
 	if opt.Explain {
 		contrib := make([]float64, len(row))
-		p.BaseValue = m.Forest.Contributions(row, contrib)
+		base := m.Forest.Contributions(row, contrib)
+		// TreeSHAP is additive on the trees' scale; on a transformed target
+		// each contribution is rescaled by the same factor, so they still sum
+		// exactly to price − base value in dollars and keep their signs and
+		// proportions.
+		p.BaseValue = m.Inverse(base)
+		scale := 1.0
+		if d := raw - base; d != 0 {
+			scale = (price - p.BaseValue) / d
+		} else if m.Target != "" && m.Target != "none" {
+			scale = 0
+		}
 		p.Contributions = make([]engine.Contribution, len(contrib))
 		for i, f := range m.Spec.Features {
-			p.Contributions[i] = engine.Contribution{Feature: f.Name, Value: formatValue(f, row[i]), Amount: contrib[i]}
+			p.Contributions[i] = engine.Contribution{Feature: f.Name, Value: formatValue(f, row[i]), Amount: contrib[i] * scale}
 		}
 		slices.SortStableFunc(p.Contributions, func(a, b engine.Contribution) int {
 			return cmpAbs(b.Amount, a.Amount)
@@ -343,4 +361,49 @@ func formatValue(f features.Feature, v float64) string {
 		return "unseen"
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// Transform maps prices to the scale the trees learn on.
+func Transform(target string, y []float64) []float64 {
+	out := make([]float64, len(y))
+	for i, v := range y {
+		switch target {
+		case "sqrt":
+			out[i] = math.Sqrt(math.Max(v, 0))
+		case "log":
+			out[i] = math.Log(math.Max(v, 1))
+		default:
+			out[i] = v
+		}
+	}
+	return out
+}
+
+// Inverse maps a tree output back to dollars.
+func (m *Model) Inverse(v float64) float64 { return InverseOf(m.Target, v) }
+
+// InverseOf maps a value on the target's scale back to dollars.
+func InverseOf(target string, v float64) float64 {
+	switch target {
+	case "sqrt":
+		if v < 0 {
+			return 0
+		}
+		return v * v
+	case "log":
+		return math.Exp(v)
+	}
+	return v
+}
+
+// PredictMatrix prices every row of x in dollars.
+func (m *Model) PredictMatrix(x gbdt.Matrix, threads int) []float64 {
+	out := make([]float64, x.Rows)
+	m.Forest.PredictBatch(x, out, threads)
+	if m.Target != "" && m.Target != "none" {
+		for i, v := range out {
+			out[i] = m.Inverse(v)
+		}
+	}
+	return out
 }

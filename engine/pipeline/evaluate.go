@@ -84,11 +84,7 @@ func (r Report) Flat() map[string]float64 {
 
 // PredictFrame prices every row of f with m.
 func PredictFrame(m *model.Model, f *dataset.Frame) []float64 {
-	idx := seq(f.Len())
-	x := m.Spec.Matrix(f, idx)
-	out := make([]float64, f.Len())
-	m.Forest.PredictBatch(x, out, 0)
-	return out
+	return m.PredictMatrix(m.Spec.Matrix(f, seq(f.Len())), 0)
 }
 
 // Evaluate scores m on the test split and runs the baseline, bootstrap,
@@ -151,7 +147,10 @@ func Evaluate(ctx context.Context, s Settings, m *model.Model, clean, test *data
 // newest slice: a genuinely out-of-time check, unlike the original's
 // in-sample "temporal" metrics.
 func backtest(ctx context.Context, s Settings, clean *dataset.Frame) (*Temporal, error) {
-	cut, before, after := split.TimeCut(clean, s.TemporalFrac)
+	cut, before, after, err := split.TimeCut(clean, s.TemporalFrac)
+	if err != nil {
+		return nil, err
+	}
 	if len(before) < 50 || len(after) < 10 {
 		return nil, nil
 	}

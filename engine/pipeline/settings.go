@@ -39,6 +39,12 @@ type Settings struct {
 	Model       string   // gbdt | random_forest
 	GBDT        gbdt.Params
 	RF          gbdt.Params
+	// Target is the scale the trees learn price on (none | sqrt | log).
+	Target string
+	// Refit retrains on train+valid after early stopping, with the best
+	// iteration × RefitFactor trees.
+	Refit       bool
+	RefitFactor float64
 
 	Coverage     float64 // prediction interval coverage
 	Bootstrap    int     // resamples; 0 disables
@@ -58,7 +64,7 @@ func DefaultSettings(root string) Settings {
 		ArtifactsDir: "artifacts", ModelsDir: "artifacts/models", LockPath: "carvision.lock",
 		SynthRows: 6000, SynthSeed: 42,
 		Seed: 42, DatasetYear: 2019, ValSize: 0.2, TestSize: 0.2, Filters: prep.DefaultFilters(),
-		DropColumns: []string{"price_per_mile", "price_category"}, Model: "gbdt", GBDT: gp, RF: rf,
+		DropColumns: []string{"price_per_mile", "price_category"}, Model: "gbdt", GBDT: gp, RF: rf, Target: "sqrt", Refit: true, RefitFactor: 1.25,
 		Coverage: 0.8, Bootstrap: 200, BootSeed: 42, TemporalFrac: 0.2, SegmentMinN: 30,
 		SegmentCols: []string{"condition", "type", "model_year", "brand"},
 	}
@@ -118,6 +124,9 @@ func FromConfig(c *config.Config, root string) Settings {
 	s.DropColumns = append([]string(nil), c.Preprocessing.DropColumns...)
 	s.Features = append([]string(nil), c.Training.Features...)
 	s.Model = c.Training.Model
+	s.Target = c.Training.TargetTransform
+	s.Refit = c.Training.Refit
+	s.RefitFactor = c.Training.RefitTreeFactor
 	g := c.Training.GBDT
 	s.GBDT.Mode = "gbdt"
 	s.GBDT.Trees, s.GBDT.LearningRate, s.GBDT.NumLeaves = g.Trees, g.LearningRate, g.NumLeaves

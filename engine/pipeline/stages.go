@@ -7,13 +7,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
 	"carvision/engine"
 	"carvision/engine/dataset"
 	"carvision/engine/drift"
-	"carvision/engine/evaluate"
 	"carvision/engine/features"
 	"carvision/engine/gbdt"
 	"carvision/engine/market"
@@ -85,6 +85,9 @@ func (st *state) resolveData() error {
 	sp := st.s.Abs(SynthPath)
 	if !exists(sp) {
 		f := synth.Generate(st.s.SynthRows, st.s.SynthSeed)
+		if err := os.MkdirAll(filepath.Dir(sp), 0o755); err != nil {
+			return fmt.Errorf("generate synthetic default: %w", err)
+		}
 		if err := f.WriteCSVFile(sp, false); err != nil {
 			return fmt.Errorf("generate synthetic default: %w", err)
 		}
@@ -93,13 +96,16 @@ func (st *state) resolveData() error {
 	return nil
 }
 
-func fileDeps(paths ...string) ([]FileHash, error) {
+// deps hashes a stage's input files: the copy this run staged if there is
+// one, recorded under the file's final path.
+func (st *state) deps(paths ...string) ([]FileHash, error) {
 	var out []FileHash
 	for _, p := range paths {
-		h, err := HashFile(p)
+		h, err := HashFile(st.in(p))
 		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", p, err)
+			return nil, fmt.Errorf("input %s: %w", st.s.rel(p), err)
 		}
+		h.Path = p
 		out = append(out, h)
 	}
 	return out, nil
@@ -112,20 +118,20 @@ func (st *state) stages() []stage {
 				if err := st.resolveData(); err != nil {
 					return nil, err
 				}
-				return fileDeps(st.dataPath)
+				return st.deps(st.dataPath)
 			},
 			params: func(s Settings) map[string]string { return map[string]string{"paths.data_path": s.DataPath} },
 			outs:   func(st *state) []string { return []string{st.artifact(ValidateFile)} },
 			run:    runValidate},
 		{name: "clean", code: 1,
-			deps: func(st *state) ([]FileHash, error) { return fileDeps(st.dataPath) },
+			deps: func(st *state) ([]FileHash, error) { return st.deps(st.dataPath) },
 			params: func(s Settings) map[string]string {
 				return map[string]string{"preprocessing.filters": jsonParam(s.Filters)}
 			},
 			outs: func(st *state) []string { return []string{st.processed(CleanCSV), st.artifact(CleanReport)} },
 			run:  runClean},
 		{name: "split", code: 1,
-			deps: func(st *state) ([]FileHash, error) { return fileDeps(st.in(st.processed(CleanCSV))) },
+			deps: func(st *state) ([]FileHash, error) { return st.deps(st.processed(CleanCSV)) },
 			params: func(s Settings) map[string]string {
 				return map[string]string{"seed": strconv.FormatInt(s.Seed, 10),
 					"training.val_size": jsonParam(s.ValSize), "training.test_size": jsonParam(s.TestSize)}
@@ -136,14 +142,14 @@ func (st *state) stages() []stage {
 			run: runSplit},
 		{name: "train", code: 1,
 			deps: func(st *state) ([]FileHash, error) {
-				return fileDeps(st.in(st.processed("train.csv")), st.in(st.processed("valid.csv")))
+				return st.deps(st.processed("train.csv"), st.processed("valid.csv"))
 			},
 			params: trainParams,
 			outs:   func(st *state) []string { return []string{st.artifact(ModelFile)} },
 			run:    runTrain},
 		{name: "evaluate", code: 1,
 			deps: func(st *state) ([]FileHash, error) {
-				return fileDeps(st.in(st.artifact(ModelFile)), st.in(st.processed("test.csv")), st.in(st.processed(CleanCSV)))
+				return st.deps(st.artifact(ModelFile), st.processed("test.csv"), st.processed(CleanCSV))
 			},
 			params: func(s Settings) map[string]string {
 				return map[string]string{"evaluation.bootstrap": jsonParam([]any{s.Bootstrap, s.BootSeed}),
@@ -156,7 +162,7 @@ func (st *state) stages() []stage {
 	if st.opt.Registrar != nil {
 		list = append(list, stage{name: "register", code: 1,
 			deps: func(st *state) ([]FileHash, error) {
-				return fileDeps(st.in(st.artifact(ModelFile)), st.in(st.artifact(MetricsFile)))
+				return st.deps(st.artifact(ModelFile), st.artifact(MetricsFile))
 			},
 			params: func(Settings) map[string]string { return nil },
 			outs:   func(*state) []string { return nil },
@@ -177,6 +183,8 @@ func (st *state) stages() []stage {
 func trainParams(s Settings) map[string]string {
 	return map[string]string{
 		"training.model":               s.Model,
+		"training.target_transform":    s.Target,
+		"training.refit":               jsonParam([]any{s.Refit, s.RefitFactor}),
 		"training.params":              jsonParam(s.Params()),
 		"training.features":            jsonParam(s.Features),
 		"dataset_year":                 strconv.Itoa(s.DatasetYear),
@@ -293,9 +301,10 @@ func runSplit(ctx context.Context, st *state) error {
 func Fit(ctx context.Context, s Settings, train, valid *dataset.Frame, onProgress func(gbdt.Progress)) (*model.Model, error) {
 	names := s.Features
 	if len(names) == 0 {
-		names = features.DefaultNames
+		names = features.Names(s.DropColumns)
+	} else {
+		names = without(names, s.DropColumns)
 	}
-	names = features.Names(names, s.DropColumns)
 	all := func(f *dataset.Frame) []int { return seq(f.Len()) }
 	spec, err := features.Fit(train, all(train), names, s.DatasetYear)
 	if err != nil {
@@ -305,24 +314,43 @@ func Fit(ctx context.Context, s Settings, train, valid *dataset.Frame, onProgres
 	xv := spec.Matrix(valid, all(valid))
 	p := s.Params()
 	t0 := time.Now()
-	forest, err := gbdt.Train(ctx, xt, train.Price, &xv, valid.Price, p, onProgress)
+	forest, err := gbdt.Train(ctx, xt, model.Transform(s.Target, train.Price), &xv, model.Transform(s.Target, valid.Price), p, onProgress)
 	if err != nil {
 		return nil, err
 	}
-	fitSeconds := time.Since(t0).Seconds()
+	// Valid predictions of the early-stopped model are out of sample: they
+	// calibrate the interval and give the drift reference its price
+	// distribution even when the served model is refitted on train+valid.
 	predValid := make([]float64, xv.Rows)
 	forest.PredictBatch(xv, predValid, p.Threads)
+	for i, v := range predValid {
+		predValid[i] = model.InverseOf(s.Target, v)
+	}
+	both := Concat(train, valid)
+	if s.Refit && p.Mode != "random_forest" {
+		rp := p
+		rp.EarlyStoppingRounds = 0
+		rp.Trees = max(1, int(math.Ceil(float64(forest.NumTrees())*max(s.RefitFactor, 1))))
+		xb := spec.Matrix(both, all(both))
+		if forest, err = gbdt.Train(ctx, xb, model.Transform(s.Target, both.Price), nil, nil, rp, nil); err != nil {
+			return nil, err
+		}
+	}
+	fitSeconds := time.Since(t0).Seconds()
 
 	ref := buildReference(spec, train, predValid)
-	conf := market.FitConformal(valid.Price, predValid, s.Coverage, true)
+	conf, err := market.FitConformal(valid.Price, predValid, s.Coverage, true)
+	if err != nil {
+		return nil, fmt.Errorf("calibrate interval: %w", err)
+	}
 	prices := append(append([]float64{}, train.Price...), valid.Price...)
 	pi := market.NewPriceIndex(prices)
-	comps := market.NewComparables(concat(train, valid))
+	comps := market.NewComparables(both)
 	meta := model.Meta{
 		Kind: p.Mode, TrainedAt: time.Now().UTC().Truncate(time.Second), Spec: spec, Params: p,
 		DropColumns: s.DropColumns, Metrics: map[string]float64{"fit_seconds": fitSeconds},
-		Reference: ref, Conformal: &conf, Prices: &pi, Comparables: &comps, RowsTrain: train.Len(),
-		Filters: s.Filters,
+		Reference: ref, Conformal: &conf, Prices: &pi, Comparables: comps, RowsTrain: train.Len(),
+		Filters: s.Filters, Target: s.Target,
 	}
 	if meta.Kind == "" {
 		meta.Kind = "gbdt"
@@ -330,8 +358,18 @@ func Fit(ctx context.Context, s Settings, train, valid *dataset.Frame, onProgres
 	return model.New(meta, forest)
 }
 
-// concat stacks two frames (train and valid for the market context).
-func concat(a, b *dataset.Frame) *dataset.Frame {
+func without(names, drop []string) []string {
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(drop, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Concat stacks two frames (train and valid for the market context).
+func Concat(a, b *dataset.Frame) *dataset.Frame {
 	out := a.Select(seq(a.Len()))
 	out.RowID = append(out.RowID, b.RowID...)
 	out.Price = append(out.Price, b.Price...)

@@ -24,16 +24,16 @@ const (
 // Event is one row of the event log. FromVersion and ToVersion are empty
 // when the event is not about a model version.
 type Event struct {
-	ID          int64     `json:"id"`
-	At          time.Time `json:"at"`
-	Kind        string    `json:"kind"`
-	Actor       string    `json:"actor,omitempty"`
-	Message     string    `json:"message"`
-	Alias       string    `json:"alias,omitempty"`
-	FromVersion string    `json:"from_version,omitempty"`
-	ToVersion   string    `json:"to_version,omitempty"`
-	Reason      string    `json:"reason,omitempty"`
-	DataJSON    string    `json:"data,omitempty"`
+	ID          int64           `json:"id"`
+	At          time.Time       `json:"at"`
+	Kind        string          `json:"kind"`
+	Actor       string          `json:"actor,omitempty"`
+	Message     string          `json:"message"`
+	Alias       string          `json:"alias,omitempty"`
+	FromVersion string          `json:"from_version,omitempty"`
+	ToVersion   string          `json:"to_version,omitempty"`
+	Reason      string          `json:"reason,omitempty"`
+	DataJSON    json.RawMessage `json:"data,omitempty"`
 }
 
 // Engine converts to the shared type the console shows.
@@ -65,11 +65,11 @@ func insertEvent(ctx context.Context, tx *sql.Tx, e Event) (int64, error) {
 		return 0, fmt.Errorf("event to_version: %w", err)
 	}
 	var data sql.NullString
-	if e.DataJSON != "" {
-		if !json.Valid([]byte(e.DataJSON)) {
+	if len(e.DataJSON) > 0 {
+		if !json.Valid(e.DataJSON) {
 			return 0, errors.New("event data: not valid JSON")
 		}
-		data = sql.NullString{String: e.DataJSON, Valid: true}
+		data = sql.NullString{String: string(e.DataJSON), Valid: true}
 	}
 	var alias sql.NullString
 	if e.Alias != "" {
@@ -112,7 +112,10 @@ func collectEvents(rows *sql.Rows, what string) ([]Event, error) {
 		if e.At, err = parseTime(at); err != nil {
 			return nil, fmt.Errorf("%s: event %d: %w", what, e.ID, err)
 		}
-		e.Alias, e.DataJSON = alias.String, data.String
+		e.Alias = alias.String
+		if data.Valid {
+			e.DataJSON = json.RawMessage(data.String)
+		}
 		if from.Valid {
 			e.FromVersion = versionString(from.Int64)
 		}

@@ -143,6 +143,10 @@ CREATE TABLE predictions (
 );
 CREATE INDEX predictions_at ON predictions (at);
 `},
+	{2, "runs remember their process", `
+ALTER TABLE runs ADD COLUMN host TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
+`},
 }
 
 // latestVersion is the schema version this code writes.

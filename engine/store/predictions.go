@@ -13,13 +13,13 @@ import (
 // Price is NaN when no price was produced (an error status); it is
 // stored as NULL.
 type PredictionRow struct {
-	ID           int64         `json:"id"`
-	At           time.Time     `json:"at"`
-	ModelVersion string        `json:"model_version"`
-	Status       int           `json:"status"` // HTTP status
-	Latency      time.Duration `json:"latency"`
-	FeaturesJSON string        `json:"features"` // the request's listing as JSON
-	Price        float64       `json:"price"`
+	ID           int64           `json:"id"`
+	At           time.Time       `json:"at"`
+	ModelVersion string          `json:"model_version"`
+	Status       int             `json:"status"` // HTTP status
+	Latency      time.Duration   `json:"latency"`
+	FeaturesJSON json.RawMessage `json:"features"` // the request's listing as JSON
+	Price        float64         `json:"price"`
 }
 
 // InsertPredictions writes a batch in one transaction. The batch is
@@ -32,7 +32,7 @@ func (s *Store) InsertPredictions(ctx context.Context, rows []PredictionRow) err
 		switch {
 		case r.Latency < 0:
 			return fmt.Errorf("insert predictions: row %d: negative latency %s", i, r.Latency)
-		case r.FeaturesJSON != "" && !json.Valid([]byte(r.FeaturesJSON)):
+		case len(r.FeaturesJSON) > 0 && !json.Valid(r.FeaturesJSON):
 			return fmt.Errorf("insert predictions: row %d: features is not valid JSON", i)
 		}
 	}
@@ -49,7 +49,7 @@ VALUES (?, ?, ?, ?, ?, ?)`)
 			if at.IsZero() {
 				at = now
 			}
-			feats := r.FeaturesJSON
+			feats := string(r.FeaturesJSON)
 			if feats == "" {
 				feats = "{}"
 			}
@@ -80,12 +80,14 @@ WHERE at >= ? ORDER BY id DESC LIMIT ?`, sinceArg(since), limitArg(limit))
 		var at string
 		var us int64
 		var price sql.NullFloat64
-		if err := rows.Scan(&p.ID, &at, &p.ModelVersion, &p.Status, &us, &p.FeaturesJSON, &price); err != nil {
+		var feats string
+		if err := rows.Scan(&p.ID, &at, &p.ModelVersion, &p.Status, &us, &feats, &price); err != nil {
 			return nil, fmt.Errorf("predictions: %w", err)
 		}
 		if p.At, err = parseTime(at); err != nil {
 			return nil, fmt.Errorf("predictions: row %d: %w", p.ID, err)
 		}
+		p.FeaturesJSON = json.RawMessage(feats)
 		p.Latency = time.Duration(us) * time.Microsecond
 		p.Price = math.NaN()
 		if price.Valid {

@@ -55,7 +55,7 @@ type ModelVersion struct {
 	CreatedAt  time.Time          `json:"created_at"`
 	Metrics    map[string]float64 `json:"metrics"`
 	Params     map[string]string  `json:"params"`
-	SchemaJSON string             `json:"schema"`
+	SchemaJSON json.RawMessage    `json:"schema"`
 	Aliases    []string           `json:"aliases"`
 }
 
@@ -128,7 +128,7 @@ func (s *Store) registerTx(ctx context.Context, tx *sql.Tx, m NewModel) (string,
 	if err != nil {
 		return "", err
 	}
-	if status == StatusFailed || status == StatusKilled {
+	if status == RunFailed || status == RunKilled {
 		return "", fmt.Errorf("run %s is %s: a model is only registered from a live or succeeded run", m.RunID, status)
 	}
 	metrics, err := json.Marshal(nonNilF(m.Metrics))
@@ -186,10 +186,11 @@ const versionColumns = `version, run_id, path, sha256, created_at, metrics_json,
 func scanVersion(sc scanner) (ModelVersion, error) {
 	var mv ModelVersion
 	var n int64
-	var created, metrics, params string
-	if err := sc.Scan(&n, &mv.RunID, &mv.Path, &mv.SHA256, &created, &metrics, &params, &mv.SchemaJSON); err != nil {
+	var created, metrics, params, schema string
+	if err := sc.Scan(&n, &mv.RunID, &mv.Path, &mv.SHA256, &created, &metrics, &params, &schema); err != nil {
 		return ModelVersion{}, err
 	}
+	mv.SchemaJSON = json.RawMessage(schema)
 	mv.Version = versionString(n)
 	var err error
 	if mv.CreatedAt, err = parseTime(created); err != nil {

@@ -14,8 +14,8 @@ type RunKind string
 
 // Run kinds.
 const (
-	KindRepro RunKind = "repro" // the whole pipeline
-	KindTrain RunKind = "train" // a training run outside repro
+	RunRepro RunKind = "repro" // the whole pipeline
+	RunTrain RunKind = "train" // a training run outside repro
 )
 
 // RunStatus is a run's life-cycle state.
@@ -23,10 +23,10 @@ type RunStatus string
 
 // Run statuses; every run starts running and ends in one of the others.
 const (
-	StatusRunning   RunStatus = "running"
-	StatusSucceeded RunStatus = "succeeded"
-	StatusFailed    RunStatus = "failed"
-	StatusKilled    RunStatus = "killed"
+	RunRunning   RunStatus = "running"
+	RunSucceeded RunStatus = "succeeded"
+	RunFailed    RunStatus = "failed"
+	RunKilled    RunStatus = "killed"
 )
 
 // RunStart is what is known when a run begins.
@@ -81,21 +81,23 @@ type Run struct {
 	ConfigHash string        `json:"config_hash"`
 	LockHash   string        `json:"lock_hash"`
 	Error      string        `json:"error,omitempty"`
+	Host       string        `json:"host"` // where the run's process ran
+	PID        int           `json:"pid"`
 }
 
 // StartRun records a new running run and returns its ID.
 func (s *Store) StartRun(ctx context.Context, rs RunStart) (string, error) {
 	if rs.Kind == "" {
-		rs.Kind = KindRepro
+		rs.Kind = RunRepro
 	}
-	if rs.Kind != KindRepro && rs.Kind != KindTrain {
+	if rs.Kind != RunRepro && rs.Kind != RunTrain {
 		return "", fmt.Errorf("start run: kind %q: want repro or train", rs.Kind)
 	}
 	id := s.ids.next()
 	at := s.now()
 	err := s.write(ctx, "start run", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO runs (id, kind, status, started_at, who, data_hash, config_hash, lock_hash)
-VALUES (?, ?, 'running', ?, ?, ?, ?, ?)`, id, string(rs.Kind), fmtTime(at), rs.Who, rs.DataHash, rs.ConfigHash, rs.LockHash)
+		_, err := tx.ExecContext(ctx, `INSERT INTO runs (id, kind, status, started_at, who, data_hash, config_hash, lock_hash, host, pid)
+VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`, id, string(rs.Kind), fmtTime(at), rs.Who, rs.DataHash, rs.ConfigHash, rs.LockHash, s.host, s.pid)
 		return err
 	})
 	if err != nil {
@@ -155,7 +157,7 @@ func (r RunResult) validate() error {
 func (s *Store) FinishRun(ctx context.Context, runID string, status RunStatus, errMsg string, res RunResult) (string, error) {
 	what := "finish run " + runID
 	switch status {
-	case StatusSucceeded, StatusFailed, StatusKilled:
+	case RunSucceeded, RunFailed, RunKilled:
 	default:
 		return "", fmt.Errorf("%s: status %q: want succeeded, failed or killed", what, status)
 	}
@@ -164,7 +166,7 @@ func (s *Store) FinishRun(ctx context.Context, runID string, status RunStatus, e
 	}
 	var model NewModel
 	if res.Model != nil {
-		if status != StatusSucceeded {
+		if status != RunSucceeded {
 			return "", fmt.Errorf("%s: only a succeeded run registers a model (status %s)", what, status)
 		}
 		model = *res.Model
@@ -186,7 +188,7 @@ func (s *Store) FinishRun(ctx context.Context, runID string, status RunStatus, e
 		if err != nil {
 			return err
 		}
-		if cur != StatusRunning {
+		if cur != RunRunning {
 			return fmt.Errorf("run %s is already %s", runID, cur)
 		}
 		st, err := parseTime(started)
@@ -281,7 +283,7 @@ func insertArtifacts(ctx context.Context, tx *sql.Tx, runID string, arts []Artif
 	return nil
 }
 
-const runColumns = `id, kind, status, started_at, finished_at, duration_ms, who, data_hash, config_hash, lock_hash, error`
+const runColumns = `id, kind, status, started_at, finished_at, duration_ms, who, data_hash, config_hash, lock_hash, error, host, pid`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -290,7 +292,7 @@ func scanRun(sc scanner) (Run, error) {
 	var started string
 	var finished sql.NullString
 	var dur sql.NullInt64
-	if err := sc.Scan(&r.ID, &r.Kind, &r.Status, &started, &finished, &dur, &r.Who, &r.DataHash, &r.ConfigHash, &r.LockHash, &r.Error); err != nil {
+	if err := sc.Scan(&r.ID, &r.Kind, &r.Status, &started, &finished, &dur, &r.Who, &r.DataHash, &r.ConfigHash, &r.LockHash, &r.Error, &r.Host, &r.PID); err != nil {
 		return Run{}, err
 	}
 	var err error
@@ -414,57 +416,56 @@ func (s *Store) RunArtifacts(ctx context.Context, runID string) ([]Artifact, err
 	return out, nil
 }
 
-// MarkStaleRuns turns every 'running' run not started by this Store into
-// 'killed' and returns how many it changed.
-//
-// Call it only while holding the repro file lock (the pipeline does so
-// right after acquiring it): repros are serialised by that lock, so a run
-// still 'running' then belongs to a process that died. Open does not call
-// it, because `carvision serve` opens the store while a repro may be alive
-// in another process.
+// MarkStaleRuns turns 'running' runs whose process is gone into 'killed'
+// and returns how many it changed. A run is left alone when this Store
+// started it, when it was started by this process, or when its pid is
+// still alive on this host. A run started on another host cannot be
+// checked and is taken as dead: when one store file is shared between
+// hosts or containers, call this only while holding the repro file lock
+// (repros are serialised by it, so no other run can be alive then).
 func (s *Store) MarkStaleRuns(ctx context.Context) (int, error) {
 	s.mu.Lock()
-	mine := make([]string, 0, len(s.active))
+	mine := make(map[string]bool, len(s.active))
 	for id := range s.active {
-		mine = append(mine, id)
+		mine[id] = true
 	}
 	s.mu.Unlock()
 
 	end := s.now()
 	var n int
 	err := s.write(ctx, "mark stale runs", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM runs WHERE status = 'running'`)
+		rows, err := tx.QueryContext(ctx, `SELECT id, host, pid FROM runs WHERE status = 'running'`)
 		if err != nil {
 			return err
 		}
-		type stale struct{ id string }
-		var found []stale
+		var stale []string
 		for rows.Next() {
-			var r stale
-			if err := rows.Scan(&r.id); err != nil {
+			var id, host string
+			var pid int
+			if err := rows.Scan(&id, &host, &pid); err != nil {
 				rows.Close()
 				return err
 			}
-			found = append(found, r)
+			sameHost := host != "" && host == s.host
+			switch {
+			case mine[id]:
+			case sameHost && pid == s.pid:
+			case sameHost && s.alive(pid):
+			default:
+				stale = append(stale, id)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		skip := make(map[string]bool, len(mine))
-		for _, id := range mine {
-			skip[id] = true
-		}
 		msg := fmt.Sprintf("process ended before the run finished (marked killed at %s)", fmtTime(end))
-		for _, r := range found {
-			if skip[r.id] {
-				continue
-			}
+		for _, id := range stale {
 			// finished_at is when we noticed, not when the process died (the
 			// error text says so); the duration is unknown, so it stays NULL.
 			if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'killed', finished_at = ?, error = ?
-WHERE id = ? AND status = 'running'`, fmtTime(end), msg, r.id); err != nil {
-				return fmt.Errorf("run %s: %w", r.id, err)
+WHERE id = ? AND status = 'running'`, fmtTime(end), msg, id); err != nil {
+				return fmt.Errorf("run %s: %w", id, err)
 			}
 			n++
 		}

@@ -5,7 +5,9 @@
 // runs, params, metrics, artifacts, model_versions, aliases, events,
 // alerts_history, runbook_executions, audit, predictions and
 // schema_migrations. Timestamps are UTC text of fixed width
-// ("2006-01-02T15:04:05.000000Z"), so they sort as text and read as dates.
+// ("2006-01-02T15:04:05.000000Z", microseconds), so they sort as text and
+// read as dates. Model versions are integers shown as "1", "2", …; run IDs
+// are ULID-style (26 characters, sortable by creation time).
 //
 // Concurrency: a Store is safe for use from many goroutines. Every write
 // goes through a single connection (BEGIN IMMEDIATE), so goroutines of one
@@ -14,10 +16,10 @@
 // serialised by SQLite's lock with a busy timeout (default 5 s).
 //
 // Stale runs: a process killed during a run leaves its row 'running'.
-// MarkStaleRuns turns such rows into 'killed'. It is not called by Open,
-// because `carvision serve` opens the store while a repro may be running
-// in another process; the pipeline calls it right after taking the repro
-// file lock, when no other repro can be alive.
+// MarkStaleRuns turns such rows into 'killed'; each run records the host
+// and pid that started it, so a run whose process is still alive on this
+// host is left alone and the call is safe at any open (it is not made by
+// Open itself: the caller decides when and logs the count).
 package store
 
 import (
@@ -84,6 +86,12 @@ type Store struct {
 	r    *sql.DB // read pool
 	now  func() time.Time
 	ids  *idGen
+
+	// host and pid identify this process in runs it starts; alive tells
+	// MarkStaleRuns whether another process on this host still exists.
+	host  string
+	pid   int
+	alive func(pid int) bool
 
 	mu     sync.Mutex
 	active map[string]struct{} // runs this Store started and has not finished
@@ -169,6 +177,9 @@ func OpenWith(path string, opt Options) (*Store, error) {
 		r:      r,
 		now:    opt.Clock,
 		ids:    newIDGen(opt.Clock),
+		host:   hostname(),
+		pid:    os.Getpid(),
+		alive:  processAlive,
 		active: map[string]struct{}{},
 	}, nil
 }
@@ -188,6 +199,14 @@ func dsn(path string, busyMS int64, writer bool) string {
 		q.Add("_pragma", "query_only(1)")
 	}
 	return path + "?" + q.Encode()
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	return h
 }
 
 // Close closes the store. Runs still open stay 'running' until MarkStaleRuns.

@@ -40,7 +40,7 @@ const (
 	depreciation = 0.075  // per year of age, log scale
 	perMile      = 2.8e-6 // per mile, log scale (100k miles ≈ −24 %)
 	milesPerYear = 11500.0
-	noiseSigma   = 0.2 // log-normal price noise
+	noiseSigma   = 0.15 // log-normal price noise
 	maxPrice     = 375000
 )
 
@@ -220,7 +220,7 @@ func listing(r *rng, modelCum, colorCum, gearCum []float64, days []string) engin
 		price = 1 // "call for price" listings
 	case u < 0.0185:
 		price *= 0.05 + 0.15*r.float()
-	case u < 0.0205:
+	case u < 0.0195:
 		price *= 2 + 3*r.float()
 	}
 	price = math.Max(1, math.Min(maxPrice, price))

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +11,11 @@ import (
 	"testing"
 
 	"carvision/engine/dataset"
+	"carvision/engine/evaluate"
+	"carvision/engine/features"
+	"carvision/engine/gbdt"
+	"carvision/engine/prep"
+	"carvision/engine/split"
 )
 
 func csvBytes(t *testing.T, f *dataset.Frame) []byte {
@@ -218,5 +224,50 @@ func TestWriteFile(t *testing.T) {
 func BenchmarkGenerateDefault(b *testing.B) {
 	for b.Loop() {
 		Generate(DefaultRows, DefaultSeed)
+	}
+}
+
+// The embedded default must train a decent model: R² > 0.8 on its test
+// split with the project's GBDT and default features.
+func TestDefaultTrainsWell(t *testing.T) {
+	raw := Generate(DefaultRows, DefaultSeed)
+	clean, rep, err := prep.Clean(raw, prep.DefaultFilters())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.RowsOut < 4000 {
+		t.Errorf("only %d of %d rows survive cleaning", rep.RowsOut, rep.RowsIn)
+	}
+	parts := split.Assign(clean, DefaultSeed, 0.2, 0.2)
+	tr, va, te := split.Indices(parts, split.Train), split.Indices(parts, split.Valid), split.Indices(parts, split.Test)
+	spec, err := features.Fit(clean, tr, features.DefaultNames, 2019)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ys := func(idx []int) []float64 {
+		out := make([]float64, len(idx))
+		for k, i := range idx {
+			out[k] = clean.Price[i]
+		}
+		return out
+	}
+	mtr, mva, mte := spec.Matrix(clean, tr), spec.Matrix(clean, va), spec.Matrix(clean, te)
+	p := gbdt.DefaultParams()
+	p.Trees, p.LearningRate, p.EarlyStoppingRounds = 1000, 0.05, 50
+	model, err := gbdt.Train(context.Background(), mtr, ys(tr), &mva, ys(va), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred := make([]float64, mte.Rows)
+	model.PredictBatch(mte, pred, 0)
+	m := evaluate.Score(ys(te), pred)
+	base := make([]float64, len(te))
+	for i := range base {
+		base[i] = evaluate.Median(ys(append(tr, va...)))
+	}
+	t.Logf("default synthetic data: %d clean rows, test %+v, baseline RMSE %.0f, %d trees",
+		clean.Len(), m, evaluate.Score(ys(te), base).RMSE, model.NumTrees())
+	if m.R2 <= 0.8 {
+		t.Errorf("test R² = %.3f, want > 0.8", m.R2)
 	}
 }

@@ -125,16 +125,8 @@ func Join(h, gap int, cols ...Col) string {
 	return b.String()
 }
 
-// Stack joins blocks vertically, each already exact in width.
-func Stack(blocks ...string) string {
-	parts := blocks[:0:0]
-	for _, b := range blocks {
-		if b != "" {
-			parts = append(parts, b)
-		}
-	}
-	return strings.Join(parts, "\n")
-}
+// Stack joins blocks vertically; an empty block is a blank line.
+func Stack(blocks ...string) string { return strings.Join(blocks, "\n") }
 
 // Center places s in the middle of a w×h block.
 func Center(s string, w, h int) string {

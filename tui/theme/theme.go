@@ -241,3 +241,11 @@ func (t *Theme) Cursor(selected bool) string {
 	}
 	return t.Sym.NoCursor
 }
+
+// Border is the dialog border of the theme: ASCII for mono.
+func (t *Theme) Border() lipgloss.Border {
+	if t.Name == "mono" {
+		return lipgloss.Border{Top: "-", Bottom: "-", Left: "|", Right: "|", TopLeft: "+", TopRight: "+", BottomLeft: "+", BottomRight: "+"}
+	}
+	return lipgloss.RoundedBorder()
+}

@@ -26,9 +26,14 @@ func TestWriterFormats(t *testing.T) {
 			want:    "# TYPE c_total counter\nc_total 3\n",
 		},
 		{
-			name:    "special values",
-			collect: func(w *Writer) { w.Family("s", "", GaugeType); w.Sample("", math.NaN()); w.Sample("", math.Inf(1)); w.Sample("", math.Inf(-1)) },
-			want:    "# TYPE s gauge\ns NaN\ns +Inf\ns -Inf\n",
+			name: "special values",
+			collect: func(w *Writer) {
+				w.Family("s", "", GaugeType)
+				w.Sample("", math.NaN())
+				w.Sample("", math.Inf(1))
+				w.Sample("", math.Inf(-1))
+			},
+			want: "# TYPE s gauge\ns NaN\ns +Inf\ns -Inf\n",
 		},
 		{
 			name:    "invalid family name is skipped with its samples",

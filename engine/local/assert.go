@@ -1,0 +1,5 @@
+package local
+
+import "carvision/engine"
+
+var _ engine.Client = (*Engine)(nil)
