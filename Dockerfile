@@ -23,7 +23,7 @@ COPY tui ./tui
 COPY runbook ./runbook
 ARG VERSION=dev
 RUN CGO_ENABLED=0 GOOS=linux go build -trimpath \
-      -ldflags="-s -w -X main.version=${VERSION}" \
+      -ldflags="-s -w -X carvision/engine/local.Version=${VERSION}" \
       -o /out/carvision ./cmd/carvision
 # Volume mount points owned by the runtime user (distroless has no shell).
 RUN mkdir -p /out/rootfs/var/lib/carvision/data/raw /out/rootfs/var/log/carvision /out/rootfs/etc/carvision

@@ -3,6 +3,7 @@ GO        ?= go
 BIN       := bin/carvision
 PKGS      := ./...
 FUZZTIME  ?= 5s
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 REAL_DATA ?= $(abspath ../shared/data/vehicles_us.csv)
 
 .PHONY: all build run test vet fuzz bench e2e clean
@@ -10,7 +11,7 @@ REAL_DATA ?= $(abspath ../shared/data/vehicles_us.csv)
 all: build
 
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/carvision
+	$(GO) build -trimpath -ldflags "-X carvision/engine/local.Version=$(VERSION)" -o $(BIN) ./cmd/carvision
 
 ## run: the console with demo traffic on the embedded default (synthetic data when data/raw/vehicles_us.csv is absent)
 run: build

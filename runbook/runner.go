@@ -635,3 +635,56 @@ func (e *Execution) resolvedLater(i int, steps []StepRun) bool {
 	}
 	return false
 }
+
+// CheckRun is one distinct check of the library and its result.
+type CheckRun struct {
+	Check    string        `json:"check"`
+	Params   checks.Params `json:"params,omitempty"`
+	Runbooks []string      `json:"runbooks"` // runbook/step pairs that use it
+	Result   checks.Result `json:"result"`
+}
+
+// CheckLibrary runs every distinct check (id and parameters) of every
+// runbook once, a few at a time, sharing one memo: the "run all checks"
+// health sweep. Verification checks that wait on an action are left out.
+// Results are in library order. Nothing is recorded.
+func (r *Runner) CheckLibrary(ctx context.Context, lib *Library) []CheckRun {
+	var runs []CheckRun
+	index := map[string]int{}
+	for _, rb := range lib.List() {
+		for _, i := range rb.Checks() {
+			st := &rb.Steps[i]
+			if _, ref := st.Condition(); ref != "" {
+				if d, _ := rb.Step(ref); d.Kind != KindCheck {
+					continue
+				}
+			}
+			key := st.Check + "|" + st.Params.Key()
+			j, ok := index[key]
+			if !ok {
+				j = len(runs)
+				index[key] = j
+				runs = append(runs, CheckRun{Check: st.Check, Params: st.Params})
+			}
+			runs[j].Runbooks = append(runs[j].Runbooks, rb.ID+"/"+st.Name)
+		}
+	}
+	memo := &checks.Memo{}
+	n := r.Concurrency
+	if n <= 0 {
+		n = max(runtime.NumCPU(), 2)
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for j := range runs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(j int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			runs[j].Result = checks.Run(ctx, runs[j].Check, checks.Input{Env: r.Env, Params: runs[j].Params, Memo: memo})
+		}(j)
+	}
+	wg.Wait()
+	return runs
+}

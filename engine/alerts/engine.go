@@ -49,6 +49,7 @@ func (f NotifierFunc) Notify(t Transition) { f(t) }
 
 type ruleState struct {
 	rule     Rule
+	key      string // rule.Key(), computed once
 	state    State
 	activeAt time.Time
 	firedAt  time.Time
@@ -89,12 +90,12 @@ func (e *Engine) SetRules(now time.Time, rules []Rule) ([]Transition, error) {
 	next := make([]*ruleState, len(rules))
 	for i, r := range rules {
 		if prev, ok := old[r.Name]; ok && sameCondition(prev.rule, r) {
-			prev.rule = r // severity, runbook or description may change
+			prev.rule, prev.key = r, r.Key() // severity, runbook or description may change
 			next[i] = prev
 			delete(old, r.Name)
 			continue
 		}
-		next[i] = &ruleState{rule: r, state: Inactive}
+		next[i] = &ruleState{rule: r, key: r.Key(), state: Inactive}
 	}
 	var out []Transition
 	for _, rs := range e.rules { // keep the old order for determinism
@@ -135,7 +136,7 @@ func (e *Engine) Eval(now time.Time, values map[string]float64) []Transition {
 	e.mu.Lock()
 	var out []Transition
 	for _, rs := range e.rules {
-		v, ok := values[rs.rule.Key()]
+		v, ok := values[rs.key]
 		missing := !ok || math.IsNaN(v)
 		holds := !missing && rs.rule.Holds(v)
 		if !missing {

@@ -118,9 +118,9 @@ func read(r io.Reader, name string, hint int) (*Frame, error) {
 		return nil, err
 	}
 	f := &Frame{Source: name}
-	if hint <= 0 {
-		hint = 1024
-	}
+	// The hint only pre-sizes columns; capped so a huge or bogus file cannot
+	// reserve gigabytes before its first row is even read.
+	hint = min(max(hint, 1024), 1<<18)
 	f.grow(hint)
 	var present [numCols]bool
 	for _, c := range cols {

@@ -111,8 +111,10 @@ func NewWindow(capacity int, schema Schema) *Window {
 	return w
 }
 
-// Schema returns the window's columns.
-func (w *Window) Schema() Schema { return w.schema }
+// Schema returns (a copy of) the window's columns.
+func (w *Window) Schema() Schema {
+	return Schema{Numeric: append([]string(nil), w.schema.Numeric...), Categorical: append([]string(nil), w.schema.Categorical...)}
+}
 
 // Capacity returns how many requests the window keeps.
 func (w *Window) Capacity() int { return w.capacity }

@@ -36,7 +36,7 @@ func synth(r *rand.Rand, n int, yearShift float64) (map[string][]float64, map[st
 		num[ModelYear] = append(num[ModelYear], year)
 		num["odometer"] = append(num["odometer"], odo)
 		num["cylinders"] = append(num["cylinders"], cyl)
-		num[PredictedPrice] = append(num[PredictedPrice], math.Round(price))
+		num[PredictedPrice] = append(num[PredictedPrice], price) // model output: not rounded
 		cat["brand"] = append(cat["brand"], b)
 		cat["model"] = append(cat["model"], fmt.Sprintf("%s m%d", b, r.IntN(4)))
 		cat["condition"] = append(cat["condition"], conditions[r.IntN(len(conditions))])

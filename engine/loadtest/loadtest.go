@@ -71,8 +71,8 @@ type Options struct {
 	Header      http.Header
 	Client      *http.Client // default: keep-alive pool sized to the concurrency
 	Timeout     time.Duration
-	AllowRemote bool // permit hosts other than loopback
-	Progress    func(Progress)
+	AllowRemote bool           // permit hosts other than loopback
+	Progress    func(Progress) // called from one goroutine, never concurrently
 	// ProgressEvery is the reporting period (default 500 ms).
 	ProgressEvery time.Duration
 }

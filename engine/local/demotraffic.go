@@ -1,17 +1,17 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"carvision/engine"
 	"carvision/engine/dataset"
 	"carvision/engine/demo"
+	"carvision/engine/loadtest"
 	"carvision/engine/synth"
 )
 
@@ -58,8 +58,9 @@ func (e *Engine) demoPools() ([][]byte, [][]byte) {
 	return demo.Bodies(ls), demo.Bodies(demo.Future(ls[:min(n, 300)]))
 }
 
-// runDemo sends requests at the configured rate through real HTTP, so the
-// monitor, the drift window and the logs see them as any client's.
+// runDemo replays listings through the load generator against the real
+// HTTP API, so the monitor, the drift window and the logs see them as any
+// client's; the script switches episodes as time passes.
 func (s *serving) runDemo(ctx context.Context, url string, pool, future [][]byte) {
 	rate := s.e.config().Console.Demo.Rate
 	if rate <= 0 {
@@ -69,22 +70,12 @@ func (s *serving) runDemo(ctx context.Context, url string, pool, future [][]byte
 	if !s.e.config().Console.Demo.Episodes {
 		script = demo.Script{Normal: time.Hour}
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
-	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
-	defer tick.Stop()
 	defer s.slow.Store(0)
-	start := time.Now()
-	var last demo.Phase
-	sem := make(chan struct{}, 8) // bounded in flight: a slow spell must not pile up goroutines
-	for i := 0; ; i++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		ph := script.At(time.Since(start))
-		if ph != last {
-			last = ph
+	var last atomic.Value
+	scenario := func(i int, t time.Duration) ([]byte, time.Duration) {
+		ph := script.At(t)
+		if prev, _ := last.Load().(demo.Phase); prev != ph {
+			last.Store(ph)
 			s.demoPhase.Store(string(ph))
 			if ph == demo.SlowSpell {
 				s.slow.Store(int64(script.SlowLatency))
@@ -93,26 +84,14 @@ func (s *serving) runDemo(ctx context.Context, url string, pool, future [][]byte
 			}
 			s.e.log.Info("demo episode", "phase", string(ph))
 		}
-		body := demo.Next(ph, pool, future, i)
-		select {
-		case sem <- struct{}{}:
-		default:
-			continue // all slots busy: drop this tick rather than queue
+		return demo.Next(ph, pool, future, i), 0
+	}
+	for ctx.Err() == nil {
+		_, err := loadtest.Run(ctx, loadtest.Options{URL: url, Rate: rate, Concurrency: 16, Duration: loadtest.MaxDuration,
+			MaxRequests: loadtest.DefaultMaxRequests, Scenario: scenario, Header: http.Header{"User-Agent": {"carvision-demo"}}})
+		if err != nil && ctx.Err() == nil {
+			s.e.log.Warn("demo traffic", "err", err)
+			return
 		}
-		go func() {
-			defer func() { <-sem }()
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-			if err != nil {
-				return
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("User-Agent", "carvision-demo")
-			resp, err := client.Do(req)
-			if err != nil {
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}()
 	}
 }

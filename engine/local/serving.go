@@ -86,6 +86,7 @@ func newServing(e *Engine) *serving {
 		SnapshotFunc: e.Snapshot, MarketFunc: e.Market, Version: Version,
 	})
 	s.alerts = newAlertLoop(e, s)
+	s.registerGauges()
 	return s
 }
 
@@ -217,6 +218,7 @@ func (s *serving) start(ctx context.Context) error {
 		}
 	}()
 	go s.alerts.run(ctx)
+	go s.flushMonitor(ctx)
 	return nil
 }
 

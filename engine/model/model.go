@@ -208,6 +208,11 @@ func Decode(data []byte) (*Model, error) {
 	if len(meta.Spec.Features) == 0 {
 		return nil, errors.New("model has no feature schema")
 	}
+	if !meta.Reference.Empty() {
+		if err := meta.Reference.Validate(); err != nil {
+			return nil, fmt.Errorf("corrupted drift reference: %w", err)
+		}
+	}
 	m := &Model{Meta: meta, Forest: forest, Label: meta.ID}
 	m.init()
 	return m, nil

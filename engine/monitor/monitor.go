@@ -377,6 +377,16 @@ func (m *Monitor) RecordSeconds(ep Endpoint, status int, seconds float64) {
 // reused (a record delayed by longer than the ring); they are not merged.
 func (m *Monitor) Late() int64 { return m.late.Load() }
 
+// Flush compacts the closed seconds now. Readers do it anyway; a server
+// that may go long without readers can call it from a 1 s ticker so that
+// no request pays the compaction (about 40 µs per closed busy second).
+func (m *Monitor) Flush() {
+	now := m.clock.Now().Unix()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.catchUpLocked(now)
+}
+
 // claim makes hot slot h hold second sec, compacting what it held before.
 func (m *Monitor) claim(h *hotSlot, sec int64) {
 	m.mu.Lock()

@@ -421,6 +421,19 @@ func TestConcurrentRecordLosesNothing(t *testing.T) {
 	}
 }
 
+func TestFlushCompactsWithoutReaders(t *testing.T) {
+	m, c := newTest(t)
+	m.Record(Predict, 200, time.Millisecond)
+	c.Advance(time.Second)
+	m.Flush()
+	if h := &m.hot[Predict][t0.Unix()&(nHot-1)]; h.dirty() {
+		t.Error("Flush left the closed second in the hot ring")
+	}
+	if got := byName(t, m.Stats(time.Minute), "/predict").Count; got != 1 {
+		t.Errorf("count %d after Flush, want 1", got)
+	}
+}
+
 func TestRecordAllocatesNothing(t *testing.T) {
 	m := New(Options{})
 	if a := testing.AllocsPerRun(1000, func() { m.Record(Predict, 200, 1500*time.Microsecond) }); a != 0 {
@@ -494,5 +507,22 @@ func BenchmarkSnapshot(b *testing.B) {
 				m.Snapshot(win)
 			}
 		})
+	}
+}
+
+// BenchmarkRecordNewSecond is the worst case of Record: the first record of
+// a second when no reader has compacted the previous ones (every endpoint
+// busy), so this Record pays the catch-up.
+func BenchmarkRecordNewSecond(b *testing.B) {
+	m, c := newTest(b)
+	for ep := range NumEndpoints {
+		m.Record(Endpoint(ep), 200, time.Millisecond)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Advance(time.Second)
+		for ep := range NumEndpoints {
+			m.Record(Endpoint(ep), 200, time.Duration(1+ep)*time.Millisecond)
+		}
 	}
 }

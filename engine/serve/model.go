@@ -87,6 +87,16 @@ type Recorder interface {
 	Record(endpoint string, status int, latency time.Duration)
 }
 
+// RecorderFunc adapts a function to a Recorder, e.g.
+//
+//	serve.RecorderFunc(func(ep string, st int, d time.Duration) { mon.Record(monitor.EndpointOf(ep), st, d) })
+type RecorderFunc func(endpoint string, status int, latency time.Duration)
+
+// Record calls f.
+func (f RecorderFunc) Record(endpoint string, status int, latency time.Duration) {
+	f(endpoint, status, latency)
+}
+
 // PredictionRecord is one served prediction, as the drift window, the
 // in-memory ring and the store's prediction log see it.
 type PredictionRecord struct {

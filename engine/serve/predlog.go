@@ -47,6 +47,7 @@ type PredictionLog struct {
 	failed  atomic.Uint64
 
 	q         chan PredictionRecord
+	kick      chan struct{} // a batch is ready: wake the writer once, not per record
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -76,7 +77,7 @@ func NewPredictionLog(opt PredictionLogOptions) *PredictionLog {
 		opt.SampleRate = 1
 	}
 	p := &PredictionLog{opt: opt, log: opt.Logger, ring: make([]PredictionRecord, opt.Ring),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -111,6 +112,14 @@ func (p *PredictionLog) ObservePrediction(rec PredictionRecord) {
 	}
 	select {
 	case p.q <- rec:
+		// The writer sleeps until a batch is ready or the flush interval
+		// passes, so a send never hands off to a parked goroutine.
+		if len(p.q) >= p.opt.Batch {
+			select {
+			case p.kick <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		p.dropped.Add(1)
 	}
@@ -164,33 +173,32 @@ func (p *PredictionLog) run() {
 	batch := make([]PredictionRecord, 0, p.opt.Batch)
 	for {
 		select {
+		case <-t.C:
+		case <-p.kick:
+		case <-p.stop:
+			p.drain(batch)
+			return
+		}
+		batch = p.drain(batch)
+	}
+}
+
+// drain writes everything queued, in batches of at most Batch.
+func (p *PredictionLog) drain(batch []PredictionRecord) []PredictionRecord {
+	for {
+		select {
 		case rec := <-p.q:
 			batch = append(batch, rec)
 			if len(batch) >= p.opt.Batch {
 				batch = p.flush(batch)
 			}
-		case <-t.C:
-			if len(batch) > 0 {
-				batch = p.flush(batch)
-			}
-		case <-p.stop:
-			for {
-				select {
-				case rec := <-p.q:
-					batch = append(batch, rec)
-					if len(batch) >= p.opt.Batch {
-						batch = p.flush(batch)
-					}
-					continue
-				default:
-				}
-				break
-			}
-			if len(batch) > 0 {
-				p.flush(batch)
-			}
-			return
+			continue
+		default:
 		}
+		if len(batch) > 0 {
+			batch = p.flush(batch)
+		}
+		return batch
 	}
 }
 

@@ -109,20 +109,26 @@ func TestPredictionLogSamplingAndBatching(t *testing.T) {
 }
 
 func TestPredictionLogBatchesBySize(t *testing.T) {
-	sink := &blockingSink{entered: make(chan int, 10)}
+	sink := &blockingSink{entered: make(chan int, 10), release: make(chan struct{})}
 	pl := NewPredictionLog(PredictionLogOptions{SampleRate: 1, Batch: 3, FlushInterval: time.Hour, Sink: sink})
 	for i := 1; i <= 7; i++ {
 		pl.ObservePrediction(rec(i))
 	}
+	// The third record kicked the writer, which took one batch and is now
+	// held in the sink; the other four wait in the queue.
 	if n := waitFor(t, sink.entered, "first batch"); n != 3 {
 		t.Errorf("first batch %d, want 3", n)
 	}
+	close(sink.release)
 	if n := waitFor(t, sink.entered, "second batch"); n != 3 {
 		t.Errorf("second batch %d, want 3", n)
 	}
+	if n := waitFor(t, sink.entered, "the remainder"); n != 1 {
+		t.Errorf("remainder %d, want 1", n)
+	}
 	_ = pl.Close(context.Background())
-	if n := waitFor(t, sink.entered, "final partial batch"); n != 1 {
-		t.Errorf("final batch %d, want 1", n)
+	if got := fmt.Sprint(sink.ids()); got != "[r1 r2 r3 r4 r5 r6 r7]" {
+		t.Errorf("written %s", got)
 	}
 }
 

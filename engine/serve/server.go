@@ -2,6 +2,19 @@
 // strict hand-written decoder, health and readiness probes, Prometheus
 // metrics, request IDs, access logs, a concurrency cap, panic recovery,
 // graceful drain, hot model swap (Holder, Reloader) and the prediction log.
+//
+// Contract decisions (see also DecodeListing):
+//   - A request without Content-Type is 415, like any non-JSON type: the
+//     original accepted form posts and priced garbage.
+//   - "price" and "days_listed" are accepted and ignored (price with a
+//     warning), so replaying dataset rows works; every other unknown field is
+//     422 when StrictFields, else a warning.
+//   - Error bodies are FastAPI's: 422 and 400 carry {"detail":[{loc,msg,type}]}
+//     (400 with loc ["body", byte offset]); the others {"detail":"…"}; all
+//     add "request_id", and every response has the X-Request-Id header.
+//   - Check order for /predict: 404/405, 429, 415, 413, 503, 400, 422.
+//   - /ready needs a model and no drain; /health also needs the model's
+//     schema to agree with the config; /livez needs only the process.
 package serve
 
 import (

@@ -383,3 +383,40 @@ func TestAbortHandlerReleasesCounters(t *testing.T) {
 		t.Errorf("limiter slot leaked: %d", rec.Code)
 	}
 }
+
+func TestRecorderAndObserver(t *testing.T) {
+	var mu sync.Mutex
+	var recorded []string
+	var observed []PredictionRecord
+	m := &fakeModel{version: "v5"}
+	ts := newTestServer(t, m, func(o *Options) {
+		o.Recorder = RecorderFunc(func(ep string, st int, _ time.Duration) {
+			mu.Lock()
+			recorded = append(recorded, fmt.Sprint(ep, " ", st))
+			mu.Unlock()
+		})
+		o.Observer = ObserverFunc(func(r PredictionRecord) {
+			mu.Lock()
+			observed = append(observed, r)
+			mu.Unlock()
+		})
+	})
+	ts.do("POST", "/predict", "application/json", validBody, "X-Request-Id", "one")
+	ts.do("POST", "/predict", "application/json", `{"model_year":1}`)
+	ts.do("GET", "/nowhere", "", "")
+	ts.do("POST", "/predict_batch", "application/json", `[{"model_year":2010,"model":"a"},{"model":"bad"},{"model_year":2012,"model":"b"}]`, "X-Request-Id", "batch")
+	m.err = errBoom
+	ts.do("POST", "/predict", "application/json", validBody, "X-Request-Id", "fail")
+	want := "[/predict 200 /predict 422 other 404 /predict_batch 200 /predict 500]"
+	if got := fmt.Sprint(recorded); got != want {
+		t.Errorf("recorded %s, want %s", got, want)
+	}
+	var got []string
+	for _, r := range observed {
+		got = append(got, fmt.Sprintf("%s %s #%d %d %.0f %s y%.0f", r.RequestID, r.Endpoint, r.Index, r.Status, r.Price, r.ModelVersion, r.Listing.ModelYear))
+	}
+	wantObs := "[one /predict #0 200 21140 v5 y2014 batch /predict_batch #0 200 21100 v5 y2010 batch /predict_batch #2 200 21120 v5 y2012 fail /predict #0 500 NaN v5 y2014]"
+	if fmt.Sprint(got) != wantObs {
+		t.Errorf("observed %v\nwant     %s", got, wantObs)
+	}
+}

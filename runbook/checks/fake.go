@@ -22,9 +22,13 @@ var FakeNow = time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC)
 type FakeClient struct {
 	Mu sync.Mutex
 
-	Caps       engine.Capabilities
-	HealthV    engine.Health
-	HealthErr  error
+	Caps      engine.Capabilities
+	HealthV   engine.Health
+	HealthErr error
+	// HealthSeq, when not empty, answers Health calls in order (its last
+	// entry repeats) before HealthV is consulted.
+	HealthSeq  []engine.Health
+	HealthN    int // Health calls so far
 	ModelV     engine.ModelInfo
 	ModelErr   error
 	PredictV   engine.Prediction
@@ -83,6 +87,10 @@ func (c *FakeClient) Capabilities() engine.Capabilities {
 func (c *FakeClient) Health(context.Context) (engine.Health, error) {
 	c.Mu.Lock()
 	defer c.Mu.Unlock()
+	c.HealthN++
+	if n := len(c.HealthSeq); n > 0 {
+		return c.HealthSeq[min(c.HealthN, n)-1], nil
+	}
 	return c.HealthV, c.HealthErr
 }
 

@@ -233,7 +233,7 @@ func runMissingColumn(ctx context.Context, in Input) Result {
 	}
 	top := keys[0]
 	return Result{Verdict: Fail,
-		Finding: fmt.Sprintf("%d × Missing column %q %s (model %s)", len(recent), orNone(top[0]), window, ver(top[1])),
+		Finding:  fmt.Sprintf("%d × Missing column %q %s (model %s)", len(recent), orNone(top[0]), window, ver(top[1])),
 		Evidence: ev,
 		Fix: &Fix{Runbook: "api-500-missing-column", Step: "reload-config",
 			Hint: "make preprocessing.drop_columns agree with the served model (or roll back), then reload the config"}}

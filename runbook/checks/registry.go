@@ -56,8 +56,11 @@ func (p Params) Duration(name string, def time.Duration) time.Duration {
 
 // Number returns the named number or def.
 func (p Params) Number(name string, def float64) float64 {
-	if v, ok := p[name].(float64); ok {
+	switch v := p[name].(type) {
+	case float64:
 		return v
+	case int:
+		return float64(v)
 	}
 	return def
 }

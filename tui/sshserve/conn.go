@@ -133,3 +133,20 @@ func (f filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) 
 	}()
 	return ch, out, nil
 }
+
+// refuseChannel rejects every channel but "session" (direct-tcpip, that is
+// local port forwarding, among them) and says so in the log.
+func (s *Server) refuseChannel(_ *ssh.Server, _ *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
+	s.log.Info("ssh channel refused", "type", oneLine(nc.ChannelType(), 64), "address", addrOf(ctx))
+	_ = nc.Reject(gossh.Prohibited, "not offered by this server")
+}
+
+// refuseRequest answers no to every global request (tcpip-forward, that is
+// remote port forwarding, among them).
+func (s *Server) refuseRequest(ctx ssh.Context, _ *ssh.Server, req *gossh.Request) (bool, []byte) {
+	if strings.HasPrefix(req.Type, "keepalive@") || req.Type == "no-more-sessions@openssh.com" {
+		return false, nil // routine: a "no" is the expected answer
+	}
+	s.log.Info("ssh request refused", "request", oneLine(req.Type, 64), "address", addrOf(ctx))
+	return false, nil
+}

@@ -102,6 +102,11 @@ func newHarness(t *testing.T, keys string, tweak func(*Options)) *harness {
 	go func() { h.served <- srv.Serve(ctx, l) }()
 	t.Cleanup(func() {
 		cancel()
+		defer func() {
+			if t.Failed() || os.Getenv("SSHSERVE_TEST_LOGS") != "" {
+				t.Logf("server log:\n%s", h.logs.String())
+			}
+		}()
 		select {
 		case err := <-h.served:
 			if err != nil {

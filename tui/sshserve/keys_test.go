@@ -3,6 +3,7 @@ package sshserve
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"os"
 	"strings"
 	"testing"
 
@@ -246,4 +247,28 @@ func FuzzParseKeys(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestExampleFileParses(t *testing.T) {
+	data, err := os.ReadFile("authorized_keys.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, bad, warns := parseKeys(data, nil)
+	if len(bad) != 0 || len(warns) != 0 {
+		t.Fatalf("example has problems: %v %v", bad, warns)
+	}
+	roles := map[string]string{}
+	for _, k := range ks.byKey {
+		roles[k.comment] = k.role
+	}
+	want := map[string]string{"alice@laptop": RoleOperator, "bob@desk": RoleViewer, "carol@tablet": RoleViewer}
+	if len(roles) != len(want) {
+		t.Fatalf("example keys %v, want %v", roles, want)
+	}
+	for c, r := range want {
+		if roles[c] != r {
+			t.Errorf("%s: role %q, want %q", c, roles[c], r)
+		}
+	}
 }

@@ -61,6 +61,7 @@ type Server struct {
 	mu      sync.Mutex
 	live    map[ssh.Session]*liveSession
 	closing bool
+	running sync.WaitGroup // console sessions admitted and not yet released
 }
 
 // KeysStatus describes the authorized keys in force.
@@ -165,8 +166,8 @@ func New(opts Options) (*Server, error) {
 // direct-tcpip channels, no subsystems (so no sftp), no password or
 // keyboard-interactive handlers.
 func (s *Server) harden(srv *ssh.Server) error {
-	srv.ChannelHandlers = map[string]ssh.ChannelHandler{"session": s.sessionChannel}
-	srv.RequestHandlers = map[string]ssh.RequestHandler{}
+	srv.ChannelHandlers = map[string]ssh.ChannelHandler{"session": s.sessionChannel, "default": s.refuseChannel}
+	srv.RequestHandlers = map[string]ssh.RequestHandler{"default": s.refuseRequest}
 	srv.SubsystemHandlers = map[string]ssh.SubsystemHandler{}
 	srv.LocalPortForwardingCallback = func(ssh.Context, string, uint32) bool { return false }
 	srv.ReversePortForwardingCallback = func(ssh.Context, string, uint32) bool { return false }
@@ -241,6 +242,15 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		_ = s.srv.Close()
 	}
 	<-errc
+	// Connections are closed; let the session handlers finish their
+	// goodbyes and audit records before the caller moves on.
+	drained := make(chan struct{})
+	go func() { s.running.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(s.opts.ShutdownGrace):
+		s.log.Warn("ssh sessions still finishing after the grace period")
+	}
 	s.log.Info("ssh console stopped")
 	return nil
 }
@@ -383,15 +393,19 @@ func (s *Server) admit(sess ssh.Session, actor engine.Actor, user, wire string) 
 		}
 	}
 	s.live[sess] = ls
+	s.running.Add(1)
 	return ls, ""
 }
 
 // release frees a session's slot and resources; it may be called twice.
 func (s *Server) release(sess ssh.Session, ls *liveSession) {
-	ls.stopOnce.Do(ls.stop)
-	s.mu.Lock()
-	delete(s.live, sess)
-	s.mu.Unlock()
+	ls.stopOnce.Do(func() {
+		ls.stop()
+		s.mu.Lock()
+		delete(s.live, sess)
+		s.mu.Unlock()
+		s.running.Done()
+	})
 }
 
 func (s *Server) liveOf(sess ssh.Session) *liveSession {

@@ -530,7 +530,9 @@ func TestColourProfileFollowsTheClient(t *testing.T) {
 
 func TestShutdownEndsSessionsAndSaysWhy(t *testing.T) {
 	a := newTestKey(t)
-	h := newHarness(t, a.line+" a\n", nil)
+	// A short grace: the test client keeps its connection open after its
+	// session ends, as a stuck client would, so Serve closes it at the end.
+	h := newHarness(t, a.line+" a\n", func(o *Options) { o.ShutdownGrace = 100 * time.Millisecond })
 	tm := openTerm(t, h.mustSession("ops", a), 80, 24)
 	tm.waitFor("STANDIN a")
 	h.cancel()

@@ -89,10 +89,11 @@ func (ls *liveSession) outcome() (reason, message string) {
 // touch restarts the idle clock on input.
 func (ls *liveSession) touch() {
 	ls.mu.Lock()
-	t := ls.idle
-	ls.mu.Unlock()
-	if t != nil {
-		t.Reset(ls.idleFor)
+	defer ls.mu.Unlock()
+	// Under the lock, so that a read finishing after stop cannot re-arm
+	// the timer of a session that is over.
+	if ls.idle != nil {
+		ls.idle.Reset(ls.idleFor)
 	}
 }
 
@@ -103,9 +104,11 @@ func (ls *liveSession) stop() {
 	ls.mu.Lock()
 	if ls.idle != nil {
 		ls.idle.Stop()
+		ls.idle = nil
 	}
 	if ls.max != nil {
 		ls.max.Stop()
+		ls.max = nil
 	}
 	ls.mu.Unlock()
 	ls.cancel()

@@ -29,10 +29,11 @@ const (
 )
 
 type stateMsg struct {
-	st    engine.ConfigState
-	err   error
-	flash bool   // announce the result (after a change or a reload)
-	cause string // what triggered the fetch
+	st        engine.ConfigState
+	err       error
+	flash     bool   // announce the result (after a change or a reload)
+	cause     string // what triggered the fetch
+	reloadErr error  // a reload the engine refused (the state is still shown)
 }
 
 // Page is the Config page.
@@ -94,6 +95,12 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.st, p.have = msg.st, true
 		p.cur.SetN(strings.Count(p.st.Text, "\n") + 1)
+		if msg.reloadErr != nil {
+			if p.st.Line > 0 {
+				p.cur.To(p.st.Line - 1)
+			}
+			return page.Flash(theme.LevelBad, "not applied: "+msg.reloadErr.Error())
+		}
 		if !msg.flash {
 			return nil
 		}
@@ -118,8 +125,11 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 				ctx, cancel := c.Call()
 				defer cancel()
 				st, err := c.Client.ReloadConfig(ctx, c.Request("reload from the console"))
-				if err != nil && st.Path == "" {
+				switch {
+				case err != nil && st.Path == "":
 					return page.Route(ID, stateMsg{err: err, flash: true})
+				case err != nil:
+					return page.Route(ID, stateMsg{st: st, reloadErr: err})
 				}
 				return page.Route(ID, stateMsg{st: st, flash: true, cause: "reloaded"})
 			}

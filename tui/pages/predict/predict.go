@@ -74,6 +74,10 @@ type Page struct {
 	errs     []FieldError
 	history  *ring.Ring[Entry]
 	showHist bool
+	// huh moves between fields through commands; keys typed before the
+	// move lands are queued so fast typing and pastes lose nothing.
+	navFrom huh.Field
+	queue   []tea.KeyMsg
 }
 
 // New builds the page.
@@ -202,9 +206,16 @@ func (p *Page) action(a string) tea.Cmd {
 
 // edit handles a key while the form has focus.
 func (p *Page) edit(k tea.KeyMsg) tea.Cmd {
+	if p.navFrom != nil && k.String() != "esc" {
+		if len(p.queue) < 256 {
+			p.queue = append(p.queue, k)
+		}
+		return nil
+	}
 	switch k.String() {
 	case "esc":
 		p.editing = false
+		p.navFrom, p.queue = nil, nil
 		return nil
 	case "ctrl+s":
 		p.editing = false
@@ -221,12 +232,36 @@ func (p *Page) edit(k tea.KeyMsg) tea.Cmd {
 }
 
 func (p *Page) forward(msg tea.Msg) tea.Cmd {
+	before := p.form.GetFocusedField()
 	_, cmd := p.form.Update(msg)
 	if p.form.State == huh.StateCompleted {
 		p.editing = false
+		p.navFrom, p.queue = nil, nil
 		return tea.Batch(cmd, p.submit())
 	}
+	k, isKey := msg.(tea.KeyMsg)
+	switch {
+	case isKey && cmd != nil && isMove(k):
+		p.navFrom = before // the move happens when huh's command returns
+	case !isKey && p.navFrom != nil && p.form.GetFocusedField() != p.navFrom:
+		p.navFrom = nil
+		cmds := []tea.Cmd{cmd}
+		for len(p.queue) > 0 && p.navFrom == nil && p.editing {
+			next := p.queue[0]
+			p.queue = p.queue[1:]
+			cmds = append(cmds, p.edit(next))
+		}
+		return tea.Batch(cmds...)
+	}
 	return cmd
+}
+
+func isMove(k tea.KeyMsg) bool {
+	switch k.String() {
+	case "tab", "shift+tab", "enter":
+		return true
+	}
+	return false
 }
 
 func (p *Page) submit() tea.Cmd {
