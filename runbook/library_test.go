@@ -88,10 +88,16 @@ func TestLibraryCoversOriginalRunbook(t *testing.T) {
 		}
 		return slices.ContainsFunc(rb.Steps, func(s Step) bool { return pred(&s) })
 	}
-	check := func(c string) func(*Step) bool { return func(s *Step) bool { return s.Kind == KindCheck && s.Check == c } }
-	action := func(a string) func(*Step) bool { return func(s *Step) bool { return s.Kind == KindAction && s.Do == a } }
+	check := func(c string) func(*Step) bool {
+		return func(s *Step) bool { return s.Kind == KindCheck && s.Check == c }
+	}
+	action := func(a string) func(*Step) bool {
+		return func(s *Step) bool { return s.Kind == KindAction && s.Do == a }
+	}
 	sh := func(sub string, dangerous bool) func(*Step) bool {
-		return func(s *Step) bool { return s.Kind == KindSh && strings.Contains(s.Body, sub) && s.Dangerous == dangerous }
+		return func(s *Step) bool {
+			return s.Kind == KindSh && strings.Contains(s.Body, sub) && s.Dangerous == dangerous
+		}
 	}
 	cases := []struct {
 		what, runbook string

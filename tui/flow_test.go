@@ -118,7 +118,7 @@ func TestFlowRetrainProgressDiffPromote(t *testing.T) {
 	h.keys("enter")
 	h.typ("v7")
 	h.keys("enter")
-	h.wait("v7 is the champion")
+	h.wait("model v7 champion") // the header follows after the next snapshot
 	m := h.final()
 	if got := champion(t, h.fake); got != "7" {
 		t.Fatalf("champion %s, want 7", got)

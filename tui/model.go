@@ -77,6 +77,7 @@ type flash struct {
 
 type task struct {
 	id, label string
+	seq       int
 	frac      float64
 	done      bool
 	at        time.Time
@@ -388,6 +389,10 @@ func (m *Model) task(msg page.TaskMsg) tea.Cmd {
 		i = len(m.tasks) - 1
 	}
 	t := &m.tasks[i]
+	if msg.Seq < t.seq {
+		return nil // an older update that lost the race
+	}
+	t.seq = msg.Seq
 	if msg.Label != "" {
 		t.label = msg.Label
 	}

@@ -5,6 +5,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"time"
@@ -96,9 +97,10 @@ func Run(ctx context.Context, client engine.Client, opts Options, popts ...tea.P
 		all = append(all, tea.WithMouseCellMotion())
 	}
 	all = append(all, popts...)
+	defer m.Close()
 	_, err = tea.NewProgram(m, all...).Run()
-	if err == tea.ErrProgramKilled && ctx.Err() != nil {
-		return nil
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil // the caller ended the session
 	}
 	return err
 }

@@ -289,3 +289,13 @@ func (m *Model) commandNames() []string {
 	out[0] = ":" + out[0]
 	return out
 }
+
+// KeyDocs renders the session's whole key table as Markdown (the source
+// of tui/KEYBINDINGS.md).
+func (m *Model) KeyDocs() string {
+	titles := map[keys.Scope]string{keys.Global: "Global", keys.Nav: "Lists"}
+	for _, p := range m.pages {
+		titles[keys.Scope(p.ID())] = p.Title() + " page"
+	}
+	return m.table.Markdown(titles)
+}

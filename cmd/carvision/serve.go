@@ -36,7 +36,7 @@ func newServeCmd() *cobra.Command {
 				return exit(2, err)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "carvision API on http://%s (health /health, metrics /metrics)\n", at)
-			if err := startSSH(ctx, cmd, e, sshFlags{addr: sshAddr, authKeys: authKeys, hostKey: hostKey}); err != nil {
+			if err := startSSH(ctx, cmd, e, sshFlags{addr: sshAddr, authKeys: authKeys, hostKey: hostKey, readonly: readonly}); err != nil {
 				return exit(2, err)
 			}
 			hup := make(chan os.Signal, 1)

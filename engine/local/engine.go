@@ -383,3 +383,9 @@ func (e *Engine) ConsoleTheme() string { return e.config().Console.Theme }
 
 // ConfigHash is the hash of the config in force (recorded with each run).
 func (e *Engine) ConfigHash() string { return e.config().Hash() }
+
+// ConfigSnapshot is the config in force (never modify it).
+func (e *Engine) ConfigSnapshot() *config.Config { return e.config() }
+
+// Abs resolves a path against the project root.
+func (e *Engine) Abs(p string) string { return e.abs(p) }

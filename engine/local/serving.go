@@ -191,7 +191,6 @@ func (s *serving) start(ctx context.Context) error {
 			label, metrics = l, m
 			return p, err
 		},
-		Watch:    []string{s.e.abs(s.e.config().Paths.StorePath)},
 		Debounce: s.e.config().Serve.ReloadDebounce,
 		Logger:   s.e.log,
 		Registry: s.srv.Registry(),
@@ -202,7 +201,7 @@ func (s *serving) start(ctx context.Context) error {
 			}
 		},
 		OnRefuse: func(err error) {
-			s.e.Publish("reload", "", "model reload refused, previous model kept: "+err.Error())
+			s.e.bus.publish(engine.Event{At: s.e.now(), Kind: "reload", Message: "model reload refused, previous model kept: " + err.Error()})
 		},
 	})
 	if err != nil {
@@ -219,6 +218,7 @@ func (s *serving) start(ctx context.Context) error {
 	}()
 	go s.alerts.run(ctx)
 	go s.flushMonitor(ctx)
+	go s.watchChampion(ctx)
 	return nil
 }
 
@@ -392,4 +392,30 @@ func (e *Engine) ReloadAll(ctx context.Context) {
 		e.applyConfig(c, err)
 	}
 	e.serving.reloadChampion(ctx)
+}
+
+// watchChampion reloads when the champion alias moves in another process
+// (`carvision models promote` while `serve` runs). Polling the alias is one
+// indexed read every two seconds; watching the database file instead would
+// also wake on every write the server itself makes.
+func (s *serving) watchChampion(ctx context.Context) {
+	if s.e.opts.ModelFile != "" {
+		return
+	}
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		v, ok, err := s.e.st.Alias(ctx, registry.Champion)
+		if err != nil || !ok {
+			continue
+		}
+		if cur := s.holder.Current(); cur == nil || cur.Version() != "v"+v {
+			s.reloadChampion(ctx)
+		}
+	}
 }

@@ -115,7 +115,9 @@ func TestServiceChecks(t *testing.T) {
 				e.C.HealthV = engine.Health{Status: "unhealthy", Reason: `Missing column "odometer"`, ModelVersion: "3"}
 			}},
 		{name: "health no model", check: "health", verdict: Fail, finding: "no model loaded", fix: "retrain-compare",
-			setup: func(t *testing.T, e *FakeEnv) { e.C.HealthV = engine.Health{Status: "unhealthy", Reason: "no model loaded"} }},
+			setup: func(t *testing.T, e *FakeEnv) {
+				e.C.HealthV = engine.Health{Status: "unhealthy", Reason: "no model loaded"}
+			}},
 		{name: "health not ready", check: "health", verdict: Warn, finding: "not ready",
 			setup: func(t *testing.T, e *FakeEnv) { e.C.HealthV.Ready = false; e.C.HealthV.Reason = "warming up" }},
 		{name: "health slow", check: "health", params: Params{"max_latency": 100 * time.Millisecond}, verdict: Warn, finding: "took 2s", fix: "high-latency",

@@ -41,16 +41,35 @@ type secretRule struct {
 	yaml bool // only in .yaml/.yml files
 	// group is the submatch holding the secret value (0: whole match).
 	group int
+	// hints are substrings every match contains (lower-case when fold):
+	// the regexp runs only on files and lines holding one, which keeps a
+	// repository scan cheap.
+	hints []string
+	fold  bool
 }
 
 var secretRules = []secretRule{
-	{kind: "private key", re: regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)},
-	{kind: "AWS access key", re: regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)},
-	{kind: "GitHub token", re: regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b`)},
-	{kind: "Slack token", re: regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9-]{10,}`)},
-	{kind: "password in URL", re: regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s/:@'"]+:([^\s/@'"]+)@[^\s/'"]+`), group: 1},
-	{kind: "secret in YAML", yaml: true, group: 2,
+	{kind: "private key", re: regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`), hints: []string{"PRIVATE KEY"}},
+	{kind: "AWS access key", re: regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`), hints: []string{"AKIA", "ASIA"}},
+	{kind: "GitHub token", re: regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b`),
+		hints: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}},
+	{kind: "Slack token", re: regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9-]{10,}`), hints: []string{"xox"}},
+	{kind: "password in URL", re: regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s/:@'"]+:([^\s/@'"]+)@[^\s/'"]+`), group: 1, hints: []string{"://"}},
+	{kind: "secret in YAML", yaml: true, group: 2, fold: true, hints: []string{"pass", "secret", "token", "key"},
 		re: regexp.MustCompile(`(?i)^\s*-?\s*["']?([a-z0-9_.-]*(?:password|passwd|secret|token|api_?key|private_key|access_key)[a-z0-9_.-]*)["']?\s*:\s*(.+?)\s*$`)},
+}
+
+// hinted reports whether s holds one of the rule's hints.
+func (r *secretRule) hinted(s []byte) bool {
+	if r.fold {
+		s = bytes.ToLower(s)
+	}
+	for _, h := range r.hints {
+		if bytes.Contains(s, []byte(h)) {
+			return true
+		}
+	}
+	return false
 }
 
 // placeholder reports whether a value found where a secret may sit is
@@ -116,6 +135,16 @@ func ScanText(name string, data []byte) []Finding {
 		return nil
 	}
 	isYAML := strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+	var active []*secretRule
+	for i := range secretRules {
+		r := &secretRules[i]
+		if (!r.yaml || isYAML) && r.hinted(data) {
+			active = append(active, r)
+		}
+	}
+	if len(active) == 0 {
+		return nil
+	}
 	var out []Finding
 	line := 0
 	for len(data) > 0 {
@@ -129,10 +158,13 @@ func ScanText(name string, data []byte) []Finding {
 		if len(l) > 4096 || bytes.Contains(l, []byte(AllowMarker)) {
 			continue
 		}
-		s := string(l)
-		for _, r := range secretRules {
-			if r.yaml && !isYAML {
+		var s string
+		for _, r := range active {
+			if !r.hinted(l) {
 				continue
+			}
+			if s == "" {
+				s = string(l)
 			}
 			m := r.re.FindStringSubmatch(s)
 			if m == nil {

@@ -205,8 +205,8 @@ func comparables(l engine.Listing, price float64, k int) ([]engine.Comparable, f
 	for i := range out {
 		h := hash(fmt.Sprint(l.Model, i))
 		c := engine.Comparable{Model: l.Model, ModelYear: min(year+i%3-1, 2019),
-			Odometer: math.Round(odo*(0.85+float64(h%30)/100)/100) * 100,
-			Price:    math.Round(price*(0.86+float64(h%28)/100)/50) * 50,
+			Odometer:  math.Round(odo*(0.85+float64(h%30)/100)/100) * 100,
+			Price:     math.Round(price*(0.86+float64(h%28)/100)/50) * 50,
 			Condition: conditions[h%3], DaysListed: int(5 + h%60)}
 		out[i] = c
 		prices[i] = c.Price

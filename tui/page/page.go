@@ -118,9 +118,12 @@ type (
 		Level theme.Level
 		Text  string
 	}
-	// TaskMsg starts, updates or ends a task in the status line.
+	// TaskMsg starts, updates or ends a task in the status line. Commands
+	// run concurrently, so updates may arrive out of order: the root keeps
+	// the one with the highest Seq per task.
 	TaskMsg struct {
 		ID       string
+		Seq      int
 		Label    string
 		Fraction float64 // <0: unknown
 		Done     bool

@@ -29,17 +29,17 @@ var ignoredOptions = map[string]bool{
 	"agent-forwarding": true, "port-forwarding": true, "x11-forwarding": true, "user-rc": true, "pty": true,
 }
 
-// LineError is a malformed line of the authorized keys file.
-type LineError struct {
+// lineError is a malformed line of the authorized keys file.
+type lineError struct {
 	Line int
 	Err  error
 }
 
 // Error implements error.
-func (e LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e lineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 
 // Unwrap returns the cause.
-func (e LineError) Unwrap() error { return e.Err }
+func (e lineError) Unwrap() error { return e.Err }
 
 // authKey is one authorised key.
 type authKey struct {
@@ -76,7 +76,7 @@ func (ks *keySet) len() int {
 // parseKeys parses an authorized_keys file line by line. Malformed lines are
 // returned as LineErrors and skipped; warnings (duplicates, conflicting
 // roles) are returned separately.
-func parseKeys(data []byte, roles map[string]string) (ks *keySet, bad []LineError, warn []string) {
+func parseKeys(data []byte, roles map[string]string) (ks *keySet, bad []lineError, warn []string) {
 	ks = &keySet{byKey: map[string]authKey{}}
 	for i, raw := range bytes.Split(data, []byte("\n")) {
 		n := i + 1
@@ -86,16 +86,16 @@ func parseKeys(data []byte, roles map[string]string) (ks *keySet, bad []LineErro
 		}
 		k, comment, opts, _, err := gossh.ParseAuthorizedKey(line)
 		if err != nil {
-			bad = append(bad, LineError{n, fmt.Errorf("not a public key line: %w", err)})
+			bad = append(bad, lineError{n, fmt.Errorf("not a public key line: %w", err)})
 			continue
 		}
 		if _, isCert := k.(*gossh.Certificate); isCert {
-			bad = append(bad, LineError{n, errors.New("certificates are not accepted as keys")})
+			bad = append(bad, lineError{n, errors.New("certificates are not accepted as keys")})
 			continue
 		}
 		lineRole, err := roleFromOptions(opts)
 		if err != nil {
-			bad = append(bad, LineError{n, err})
+			bad = append(bad, lineError{n, err})
 			continue
 		}
 		fp := gossh.FingerprintSHA256(k)

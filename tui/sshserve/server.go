@@ -290,7 +290,7 @@ func (s *Server) identify(sess ssh.Session) (engine.Actor, string, error) {
 	}
 	a, ok := s.keys.Load().lookup(key)
 	if !ok {
-		return engine.Actor{Fingerprint: fp, Address: sess.RemoteAddr().String()}, "",
+		return engine.Actor{Name: oneLine(sess.User(), 64), Fingerprint: fp, Address: sess.RemoteAddr().String()}, "",
 			errors.New("key no longer authorised")
 	}
 	name := oneLine(a.comment, 64)

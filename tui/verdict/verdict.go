@@ -56,7 +56,7 @@ func VsLimit(v, limit float64) (theme.Level, string) {
 	case v > 0.8*limit:
 		return theme.LevelWarn, "near"
 	}
-	return theme.LevelOK, "ok"
+	return theme.LevelOK, "within"
 }
 
 // Drift returns the level and word of a drift summary.

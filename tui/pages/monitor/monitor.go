@@ -173,7 +173,7 @@ func (p *Page) chart(which string, w, h int) string {
 			Series: []graph.Series{{Name: "req/s", Values: pick(func(pt engine.Point) float64 { return pt.RPS }), Color: g.P50, Chars: g.Chars[0]}}})
 	default:
 		return graph.Render(graph.Spec{Theme: th, W: w, H: h, Title: "Errors  5xx " + format.Pct(now.ErrorRate),
-			Series: []graph.Series{{Name: "5xx %", Values: pick(func(pt engine.Point) float64 { return pt.Err * 100 }), Color: g.P95, Chars: g.Chars[0]}},
+			Series:    []graph.Series{{Name: "5xx %", Values: pick(func(pt engine.Point) float64 { return pt.Err * 100 }), Color: g.P95, Chars: g.Chars[0]}},
 			Threshold: p.snap.SLO.ErrorRate * 100, ThreshTag: "SLO " + format.Pct(p.snap.SLO.ErrorRate),
 			Format: func(v float64) string { return fmt.Sprintf("%.2f%%", v) }})
 	}

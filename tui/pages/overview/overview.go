@@ -279,17 +279,25 @@ func (p *Page) alertTable(w, h int) string {
 	if h < 2 {
 		return title
 	}
+	// Narrow columns drop "since" and "runbook" before the alert's name.
+	wide := w >= 76
 	rows := make([][]string, len(p.alerts))
 	for i, a := range p.alerts {
 		lvl := verdict.Alert(a.State)
-		since := ""
-		if !a.Since.IsZero() {
-			since = format.Ago(p.Ctx.Now(), a.Since)
+		rows[i] = []string{th.State(lvl, a.State), a.Name, value(a)}
+		if wide {
+			since := ""
+			if !a.Since.IsZero() {
+				since = format.Ago(p.Ctx.Now(), a.Since)
+			}
+			rows[i] = append(rows[i], since, a.Runbook)
 		}
-		rows[i] = []string{th.State(lvl, a.State), a.Name, value(a), since, a.Runbook}
 	}
-	t := table.Render(table.Spec{Theme: th, W: w, H: h - 1, Rows: rows, Cursor: &p.cur, Empty: "no alert rules",
-		Columns: []table.Column{{Title: "state", Width: 10}, {Title: "alert", Width: 0}, {Title: "value", Width: 13}, {Title: "since", Width: 9}, {Title: "runbook", Width: 7}}})
+	cols := []table.Column{{Title: "state", Width: 10}, {Title: "alert", Width: 0}, {Title: "value", Width: 13}}
+	if wide {
+		cols = append(cols, table.Column{Title: "since", Width: 9}, table.Column{Title: "runbook", Width: 7})
+	}
+	t := table.Render(table.Spec{Theme: th, W: w, H: h - 1, Rows: rows, Cursor: &p.cur, Empty: "no alert rules", Columns: cols})
 	return textblock.Stack(title, t)
 }
 

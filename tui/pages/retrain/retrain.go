@@ -58,7 +58,7 @@ type (
 		d   engine.ModelDiff
 		err error
 	}
-	promoteMsg struct{ version, reason string }
+	promoteMsg  struct{ version, reason string }
 	promotedMsg struct {
 		version string
 		err     error
@@ -74,22 +74,23 @@ type stageRun struct {
 // Page is the Retrain page.
 type Page struct {
 	page.Base
-	st       engine.PipelineStatus
-	haveSt   bool
-	stErr    error
-	champ    string
-	force    bool
-	running  bool
-	ch       <-chan engine.PipelineEvent
-	runs     map[string]stageRun
-	current  string
-	eta      string
-	log      *ring.Ring[string]
-	version  string // challenger registered by the last run
-	runErr   string
-	diff     *engine.ModelDiff
-	diffErr  error
-	decided  string // "promoted" or "kept"
+	st      engine.PipelineStatus
+	haveSt  bool
+	stErr   error
+	champ   string
+	force   bool
+	running bool
+	ch      <-chan engine.PipelineEvent
+	runs    map[string]stageRun
+	current string
+	eta     string
+	log     *ring.Ring[string]
+	version string // challenger registered by the last run
+	runErr  string
+	diff    *engine.ModelDiff
+	diffErr error
+	decided string // "promoted" or "kept"
+	taskSeq int
 }
 
 // New builds the page.
@@ -153,7 +154,7 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 	case startedMsg:
 		if msg.err != nil {
 			p.running = false
-			return tea.Batch(page.Flash(theme.LevelBad, "retrain: "+msg.err.Error()), page.Emit(page.TaskMsg{ID: ID, Done: true}))
+			return tea.Batch(page.Flash(theme.LevelBad, "retrain: "+msg.err.Error()), p.task(page.TaskMsg{Done: true}))
 		}
 		p.ch = msg.ch
 		return waitFor(p.ch)
@@ -235,7 +236,7 @@ func (p *Page) launch() tea.Cmd {
 		ch, err := c.Client.Retrain(c.Base, engine.RetrainRequest{ActionRequest: c.Request("launched from the console"), Force: force})
 		return page.Route(ID, startedMsg{ch, err})
 	}
-	return tea.Batch(start, page.Emit(page.TaskMsg{ID: ID, Label: "retrain starting", Fraction: 0}))
+	return tea.Batch(start, p.task(page.TaskMsg{Label: "retrain starting", Fraction: 0}))
 }
 
 // waitFor blocks for the next progress event, then takes whatever else is
@@ -280,13 +281,13 @@ func (p *Page) events(m eventsMsg) tea.Cmd {
 	frac := p.Overall()
 	var cmds []tea.Cmd
 	if done == nil && !m.closed {
-		cmds = append(cmds, waitFor(p.ch), page.Emit(page.TaskMsg{ID: ID, Fraction: frac,
+		cmds = append(cmds, waitFor(p.ch), p.task(page.TaskMsg{Fraction: frac,
 			Label: fmt.Sprintf("retrain %s %.0f%%", p.current, frac*100)}))
 		return tea.Batch(cmds...)
 	}
 	p.running = false
 	p.ch = nil
-	cmds = append(cmds, page.Emit(page.TaskMsg{ID: ID, Done: true}), p.fetchStatus())
+	cmds = append(cmds, p.task(page.TaskMsg{Done: true}), p.fetchStatus())
 	switch {
 	case done == nil:
 		p.runErr = "the run ended without a final report"
@@ -495,4 +496,11 @@ func (p *Page) result(w, h int) string {
 		wrapped = append(wrapped, textblock.WrapLines(l, w)...)
 	}
 	return textblock.Lines(wrapped, w, h)
+}
+
+// task numbers a status-line update so late ones cannot overwrite newer ones.
+func (p *Page) task(t page.TaskMsg) tea.Cmd {
+	p.taskSeq++
+	t.ID, t.Seq = ID, p.taskSeq
+	return page.Emit(t)
 }
