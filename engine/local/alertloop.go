@@ -20,10 +20,10 @@ const DemoTimeScale = 10
 // alertLoop evaluates the alert rules on a ticker against the monitor, the
 // drift report, the server's own health and the disk.
 type alertLoop struct {
-	e   *Engine
-	s   *serving
-	mu  sync.Mutex
-	eng *alerts.Engine
+	e    *Engine
+	s    *serving
+	mu   sync.Mutex
+	eng  *alerts.Engine
 	hook *alerts.Webhook
 	demo bool
 }

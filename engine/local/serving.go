@@ -299,7 +299,9 @@ func (e *Engine) Addr() string {
 }
 
 // Health implements engine.Client.
-func (e *Engine) Health(ctx context.Context) (engine.Health, error) { return e.serving.srv.Health(), nil }
+func (e *Engine) Health(ctx context.Context) (engine.Health, error) {
+	return e.serving.srv.Health(), nil
+}
 
 // Model implements engine.Client.
 func (e *Engine) Model(ctx context.Context) (engine.ModelInfo, error) {
