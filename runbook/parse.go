@@ -377,7 +377,7 @@ func (p *parser) attributes(st *Step, attrs string, explicit map[string]int) err
 	if st.When, err = str("when"); err != nil {
 		return err
 	}
-	if cond, ref, _ := strings.Cut(st.When, ":"); !(cond == "" || cond == WhenAlways && ref == "" ||
+	if cond, ref, _ := strings.Cut(st.When, ":"); !(st.When == "" || cond == WhenAlways && ref == "" ||
 		(cond == WhenFailed || cond == WhenPassed) && (ref != "" || !strings.Contains(st.When, ":"))) {
 		return p.errf(st.Line, `when %q: want "always", "failed", "passed", "failed:STEP" or "passed:STEP"`, st.When)
 	}

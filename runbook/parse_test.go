@@ -160,6 +160,7 @@ func TestParseErrors(t *testing.T) {
 		{"action confirm false", doc("```action {\"do\":\"rollback\",\"confirm\":false}\n```\n"), 6, "always need confirmation"},
 		{"version on rollback", doc("```action {\"do\":\"rollback\",\"version\":\"3\"}\n```\n"), 6, "promote only"},
 		{"force on promote", doc("```action {\"do\":\"promote\",\"force\":true}\n```\n"), 6, "repro only"},
+		{"when without condition", doc("```check {\"id\":\"health\"}\n```\n```check {\"id\":\"health\",\"when\":\":health\"}\n```\n"), 8, `when ":health"`},
 		{"bad when", doc("```check {\"id\":\"health\",\"when\":\"sometimes\"}\n```\n"), 6, `when "sometimes"`},
 		{"when names a later step", doc("```check {\"id\":\"health\",\"when\":\"failed:x\"}\n```\n```sh {\"name\":\"x\"}\ndf\n```\n"), 6, `no earlier step is named "x"`},
 		{"fix names no step", doc("```check {\"id\":\"health\",\"fix\":\"nope\"}\n```\n"), 6, `fix "nope" names no step`},

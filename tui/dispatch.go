@@ -66,6 +66,15 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	if p.Capturing() {
 		return p.Update(k)
 	}
+	// Bubble Tea delivers fast typing as one message of several runes;
+	// as commands each rune is its own key ("jd" is j, then d).
+	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste {
+		var cmds []tea.Cmd
+		for _, r := range k.Runes {
+			cmds = append(cmds, m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}))
+		}
+		return tea.Batch(cmds...)
+	}
 	if m.frame().Mode == layout.TooSmall && s != "q" {
 		return nil
 	}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -208,5 +209,21 @@ func TestFlowCommandLine(t *testing.T) {
 	m := h.final()
 	if m.ctx.Theme.Name != "mono" || m.activePage().ID() != "drift" {
 		t.Fatalf("theme %s page %s", m.ctx.Theme.Name, m.activePage().ID())
+	}
+}
+
+func TestFlowPredictEngineError(t *testing.T) {
+	h := start(t, 80, 24, nil)
+	h.fake.FailPredict(errors.New("model not loaded: 503"))
+	h.wait("Recent events")
+	h.keys("4")
+	h.wait("enter edits the listing")
+	h.keys("enter")
+	h.typ("civic")
+	h.keys("ctrl+s")
+	h.wait("predict failed: model not loaded: 503")
+	m := h.final()
+	if !strings.Contains(m.View(), "the form is unchanged") {
+		t.Fatalf("the card should say the error and keep the form:\n%s", m.View())
 	}
 }

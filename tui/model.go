@@ -22,7 +22,6 @@ import (
 )
 
 const (
-	levelWarn    = theme.LevelWarn
 	flashFor     = 6 * time.Second // flashes clear after this
 	taskLinger   = 2 * time.Second // finished tasks stay visible this long
 	maxBackStack = 20

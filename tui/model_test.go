@@ -123,3 +123,12 @@ func TestWindowChangeRepolls(t *testing.T) {
 		t.Fatalf("polled window %v", msg.snap.Window)
 	}
 }
+
+func TestRunsOfKeysAreSplit(t *testing.T) {
+	m, _ := unitModel(t, nil)
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("3-")})
+	// "3" went to Drift, "-" back to the last page (Overview).
+	if m.activePage().ID() != "overview" || len(m.back) == 0 || m.pages[m.back[len(m.back)-1]].ID() != "drift" {
+		t.Fatalf("page %s, back %v", m.activePage().ID(), m.back)
+	}
+}

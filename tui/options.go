@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"carvision/engine"
+	"carvision/tui/theme"
 )
 
 // Options configure one console session.
@@ -112,7 +113,7 @@ func New(client engine.Client, opts Options) tea.Model {
 	if err != nil {
 		opts.Theme = ""
 		m, _ = newModel(client, opts)
-		m.setFlash(levelWarn, err.Error()+"; using the default theme")
+		m.setFlash(theme.LevelWarn, err.Error()+"; using the default theme")
 	}
 	return m
 }

@@ -73,6 +73,11 @@ func runConsole(cmd *cobra.Command, f consoleFlags) error {
 	if opts.Theme == "" {
 		opts.Theme = e.ConsoleTheme()
 	}
+	lib, runner, err := runbookKit(ctx, e)
+	if err != nil {
+		return exit(2, err)
+	}
+	addRunbookPage(lib, runner)
 	if _, err := e.Serve(ctx, ""); err != nil {
 		return exit(2, err)
 	}

@@ -29,7 +29,11 @@ func newRoot() *cobra.Command {
 			return runConsole(cmd, consoleFlags{demo: false})
 		},
 	}
-	root.PersistentFlags().StringVar(&g.configPath, "config", "config.yaml", "config file")
+	defConfig := "config.yaml"
+	if v := os.Getenv("CARVISION_CONFIG"); v != "" {
+		defConfig = v // runbook sh steps run `carvision …` with the engine's config
+	}
+	root.PersistentFlags().StringVar(&g.configPath, "config", defConfig, "config file (env CARVISION_CONFIG)")
 	root.AddCommand(
 		newConsoleCmd(), newServeCmd(), newReproCmd(), newTrainCmd(), newEvaluateCmd(), newPredictCmd(),
 		newDriftCmd(), newModelsCmd(), newRunsCmd(), newMetricsCmd(), newParamsCmd(), newMarketCmd(),

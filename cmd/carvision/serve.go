@@ -36,6 +36,11 @@ func newServeCmd() *cobra.Command {
 				return exit(2, err)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "carvision API on http://%s (health /health, metrics /metrics)\n", at)
+			if lib, runner, err := runbookKit(ctx, e); err == nil {
+				addRunbookPage(lib, runner)
+			} else {
+				e.Logger().Warn("runbooks unavailable", "err", err)
+			}
 			if err := startSSH(ctx, cmd, e, sshFlags{addr: sshAddr, authKeys: authKeys, hostKey: hostKey, readonly: readonly}); err != nil {
 				return exit(2, err)
 			}

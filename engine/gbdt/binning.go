@@ -109,9 +109,10 @@ func newNumericMapper(col []float64, maxValueBins int) binMapper {
 }
 
 // catCode maps a raw categorical value to its code, or -1 when it is
-// missing (NaN) or outside [0, numCats). Non-integral codes truncate.
+// missing (NaN) or outside [0, numCats). Non-integral codes truncate
+// toward zero, as LightGBM does (so -0.5 is code 0).
 func catCode(v float64, numCats int) int {
-	if !(v >= 0) || v >= float64(numCats) {
+	if !(v > -1) || v >= float64(numCats) {
 		return -1
 	}
 	return int(v)

@@ -104,6 +104,8 @@ type compiled struct {
 	base      float64
 	scale     float64
 	expect    []float64 // per tree: cover-weighted mean output
+	fast      []pnode   // prediction layout: nodes and leaves in one array
+	fastRoots []int32
 	nfeat     int
 	maxDepth  int
 }
@@ -176,6 +178,7 @@ func compileForest(f *Forest) *compiled {
 		}
 		c.maxDepth = max(c.maxDepth, c.depth(c.roots[t]))
 	}
+	c.buildFast()
 	c.expect = make([]float64, len(c.roots))
 	for t, r := range c.roots {
 		c.expect[t] = c.expected(r)
@@ -203,7 +206,7 @@ func (c *compiled) next(nd *cnode, v float64) int32 {
 	}
 	k := nd.info >> 2
 	lo, hi := c.catBounds[k], c.catBounds[k+1]
-	if !(v >= 0) || v >= float64(hi-lo)*32 {
+	if !(v > -1) || v >= float64(hi-lo)*32 {
 		return nd.child[1]
 	}
 	code := int32(v)
@@ -222,29 +225,6 @@ func (f *Forest) Predict(row []float64) float64 {
 		return math.NaN()
 	}
 	return c.predict(row)
-}
-
-func (c *compiled) predict(row []float64) float64 {
-	nodes := c.nodes
-	sum := 0.0
-	for _, n := range c.roots {
-		for n >= 0 {
-			nd := &nodes[n]
-			v := row[nd.feat]
-			if nd.info == 0 {
-				// numeric, NaN right: the common case, kept branch-light
-				if v <= nd.thr {
-					n = nd.child[0]
-				} else {
-					n = nd.child[1]
-				}
-				continue
-			}
-			n = c.next(nd, v)
-		}
-		sum += c.leaf[^n]
-	}
-	return c.base + c.scale*sum
 }
 
 // predictBlock is the number of rows scored together per tree in batch

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -497,13 +498,18 @@ func TestStatfsRealVolume(t *testing.T) {
 	}
 }
 
+// testChecks registers the test-only checks once per process (-count=N).
+var testChecks sync.Once
+
 func TestRunGuards(t *testing.T) {
 	env := NewFakeEnv(t.TempDir())
 	if r := Run(context.Background(), "no.such", Input{Env: env}); r.Verdict != Error || !strings.Contains(r.Finding, "unknown check") {
 		t.Errorf("unknown check = %+v", r)
 	}
-	register(&Check{ID: "test.panic", Run: func(context.Context, Input) Result { panic("kaboom") }})
-	register(&Check{ID: "test.empty", Run: func(context.Context, Input) Result { return Result{} }})
+	testChecks.Do(func() {
+		register(&Check{ID: "test.panic", Run: func(context.Context, Input) Result { panic("kaboom") }})
+		register(&Check{ID: "test.empty", Run: func(context.Context, Input) Result { return Result{} }})
+	})
 	if r := Run(context.Background(), "test.panic", Input{Env: env}); r.Verdict != Error || !strings.Contains(r.Finding, "kaboom") {
 		t.Errorf("panicking check = %+v", r)
 	}
@@ -585,5 +591,36 @@ func TestMemoOnce(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Errorf("computed %d times", calls)
+	}
+}
+
+func TestOSEnv(t *testing.T) {
+	root := t.TempDir()
+	c := config.Default()
+	c.Paths.LogPath = "var/log/cv.log"
+	c.Paths.DataPath = "/abs/data.csv"
+	e := &OSEnv{Engine: HealthyClient(), Conf: func() *config.Config { return c }, Dir: root}
+	if e.LogPath() != filepath.Join(root, "var/log/cv.log") || e.DataPath() != "/abs/data.csv" || e.Root() != root {
+		t.Errorf("paths: %s %s", e.LogPath(), e.DataPath())
+	}
+	if err := e.RotateLogs(context.Background(), engine.ActionRequest{}); !errors.Is(err, engine.ErrUnavailable) {
+		t.Errorf("rotate without a rotator: %v", err)
+	}
+	if e.Now().IsZero() || (&OSEnv{}).Config() == nil {
+		t.Error("defaults")
+	}
+	writeFile(t, filepath.Join(root, "a.txt"), []byte("x"))
+	writeFile(t, filepath.Join(root, ".git", "config"), []byte("x"))
+	writeFile(t, filepath.Join(root, "sub", "b.txt"), []byte("x"))
+	files, err := e.TrackedFiles(context.Background(), 10)
+	if err != nil || strings.Join(files, ",") != "a.txt,sub/b.txt" {
+		t.Errorf("walk = %v, %v", files, err)
+	}
+	if files, _ := e.TrackedFiles(context.Background(), 1); len(files) != 1 {
+		t.Errorf("bounded walk = %v", files)
+	}
+	r := Run(context.Background(), "disk.usage", Input{Env: e})
+	if r.Verdict == Error {
+		t.Errorf("disk.usage on the real volume: %s", r.Finding)
 	}
 }

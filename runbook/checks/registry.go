@@ -73,6 +73,20 @@ func (p Params) String(name, def string) string {
 	return def
 }
 
+// MarshalJSON writes durations as text ("1h0m0s"), as they are written in
+// the step attributes.
+func (p Params) MarshalJSON() ([]byte, error) {
+	out := make(map[string]any, len(p))
+	for k, v := range p {
+		if d, ok := v.(time.Duration); ok {
+			out[k] = d.String()
+			continue
+		}
+		out[k] = v
+	}
+	return json.Marshal(out)
+}
+
 // Key is a canonical text of the parameters, for de-duplicating identical
 // checks across runbooks.
 func (p Params) Key() string {

@@ -6,7 +6,6 @@ package keys
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -202,14 +201,4 @@ func (t *Table) Markdown(titles map[Scope]string) string {
 		}
 	}
 	return b.String()
-}
-
-// KeysOf returns every key of the table, sorted, for tests and docs.
-func (t *Table) KeysOf(s Scope) []string {
-	var out []string
-	for k := range t.index[s] {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

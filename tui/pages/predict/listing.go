@@ -17,6 +17,27 @@ type Values struct {
 	DaysListed                                             string
 }
 
+// field returns the text of a choice field by its key (nil for inputs).
+func (v *Values) field(key string) *string {
+	switch key {
+	case "model":
+		return &v.Model
+	case "condition":
+		return &v.Condition
+	case "fuel":
+		return &v.Fuel
+	case "transmission":
+		return &v.Transmission
+	case "type":
+		return &v.Type
+	case "paint_color":
+		return &v.PaintColor
+	case "is_4wd":
+		return &v.Is4WD
+	}
+	return nil
+}
+
 // FieldError names the field a value is wrong for.
 type FieldError struct {
 	Field string

@@ -7,7 +7,6 @@ package predict
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -214,10 +213,12 @@ func (p *Page) edit(k tea.KeyMsg) tea.Cmd {
 	}
 	switch k.String() {
 	case "esc":
+		p.takeHovered()
 		p.editing = false
 		p.navFrom, p.queue = nil, nil
 		return nil
 	case "ctrl+s":
+		p.takeHovered()
 		p.editing = false
 		return p.submit()
 	}
@@ -254,6 +255,20 @@ func (p *Page) forward(msg tea.Msg) tea.Cmd {
 		return tea.Batch(cmds...)
 	}
 	return cmd
+}
+
+// takeHovered commits the choice under the cursor of the focused select:
+// huh stores it only when the field is left, but ctrl+s submits in place.
+func (p *Page) takeHovered() {
+	sel, ok := p.form.GetFocusedField().(*huh.Select[string])
+	if !ok {
+		return
+	}
+	if v, ok := sel.Hovered(); ok {
+		if ptr := p.vals.field(sel.GetKey()); ptr != nil {
+			*ptr = v
+		}
+	}
 }
 
 func isMove(k tea.KeyMsg) bool {
@@ -425,10 +440,7 @@ func (p *Page) card(w, h int) string {
 		}
 	case p.lastErr != nil:
 		out = append(out, textblock.WrapLines(th.Bad.Render(th.Sym.Bad+" "+p.lastErr.Error()), w)...)
-		var fe interface{ Error() string }
-		if errors.As(p.lastErr, &fe) {
-			out = append(out, th.Muted.Render("nothing was kept; fix the field and press ctrl+s"))
-		}
+		out = append(out, th.Muted.Render("the form is unchanged: fix it and press ctrl+s again"))
 	case p.last == nil:
 		out = append(out, th.Muted.Render("fill in what you know (empty = missing), then ctrl+s"))
 	default:

@@ -488,7 +488,11 @@ func (p *Page) result(w, h int) string {
 		case "kept":
 			out = append(out, th.State(theme.LevelInfo, "v"+p.version+" kept as challenger"))
 		default:
-			out = append(out, th.Key.Render("P")+" promote v"+p.version+"  "+th.Key.Render("c")+" keep as challenger")
+			if why := p.guard(Promote); why != "" {
+				out = append(out, th.Muted.Render(why))
+			} else {
+				out = append(out, th.Key.Render("P")+" promote v"+p.version+"  "+th.Key.Render("c")+" keep as challenger")
+			}
 		}
 	}
 	var wrapped []string
@@ -503,4 +507,11 @@ func (p *Page) task(t page.TaskMsg) tea.Cmd {
 	p.taskSeq++
 	t.ID, t.Seq = ID, p.taskSeq
 	return page.Emit(t)
+}
+
+func (p *Page) guard(action string) string {
+	if p.Ctx.Guard == nil {
+		return ""
+	}
+	return p.Ctx.Guard(action)
 }

@@ -363,3 +363,25 @@ func writeFile(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 }
+
+func TestBindingsJoinTheKeyTable(t *testing.T) {
+	p, _ := fixture(t, nil, nil)
+	if _, err := keys.NewTable(keys.GlobalBindings(), keys.NavBindings(), p.Bindings()); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range p.Bindings() {
+		if b.Scope != ID || b.Help == "" {
+			t.Errorf("binding %+v", b)
+		}
+		if (b.Action == RunDangerous) != (b.Mutates && b.Confirm) {
+			t.Errorf("%s: only the dangerous run mutates and confirms", b.Action)
+		}
+	}
+}
+
+func TestReflow(t *testing.T) {
+	in := "one\ntwo three\n\n```sh\nkeep\n```\n\n- a\n- b"
+	if got := Reflow(in); got != "one two three\n\n```sh\nkeep\n```\n\n- a\n- b" {
+		t.Errorf("Reflow = %q", got)
+	}
+}
