@@ -25,15 +25,11 @@ type command struct {
 	run     func(m *Model, arg string) tea.Cmd
 }
 
-// commands lists the `:` commands: every page by id and aliases, then actions.
+// commands lists the `:` commands: actions first (so `:runbook latency`
+// opens the runbook even when a page is also called "runbook"), then every
+// page by id and aliases.
 func (m *Model) commands() []command {
 	var out []command
-	for i, e := range Registry {
-		i := i
-		p := m.pages[i]
-		out = append(out, command{name: p.ID(), aliases: e.Aliases, help: "go to the " + p.Title() + " page",
-			run: func(m *Model, _ string) tea.Cmd { return m.switchTo(i, true) }})
-	}
 	action := func(pageID, action string) func(m *Model, arg string) tea.Cmd {
 		return func(m *Model, arg string) tea.Cmd {
 			b, ok := m.table.Action(action)
@@ -71,13 +67,28 @@ func (m *Model) commands() []command {
 				return nil
 			}},
 		command{name: "runbook", aliases: []string{"rb"}, help: "open a runbook: :runbook latency", args: (*Model).runbooks,
-			run: func(m *Model, arg string) tea.Cmd { return page.Emit(page.OpenRunbookMsg{ID: arg}) }},
+			run: func(m *Model, arg string) tea.Cmd {
+				if arg == "" {
+					if i := m.pageIndex("runbooks"); i >= 0 {
+						return m.switchTo(i, true)
+					}
+					m.setFlash(theme.LevelInfo, "the Runbooks page is not installed yet")
+					return nil
+				}
+				return page.Emit(page.OpenRunbookMsg{ID: arg})
+			}},
 		command{name: "help", help: "show the key bindings", run: func(m *Model, _ string) tea.Cmd {
 			b, _ := m.table.Action(keys.Help)
 			return m.run(b, "")
 		}},
 		command{name: "quit", aliases: []string{"q", "q!"}, help: "quit", run: func(m *Model, _ string) tea.Cmd { return m.quitOrAsk() }},
 	)
+	for i, e := range Registry {
+		i := i
+		p := m.pages[i]
+		out = append(out, command{name: p.ID(), aliases: e.Aliases, help: "go to the " + p.Title() + " page",
+			run: func(m *Model, _ string) tea.Cmd { return m.switchTo(i, true) }})
+	}
 	// `:predict` and `:retrain` go to their page and start the page's main
 	// action (edit the form; open the launch confirmation).
 	for i := range out {
@@ -112,11 +123,18 @@ func (m *Model) runbooks() []string {
 func (m *Model) complete(text string) []string {
 	name, arg, hasArg := strings.Cut(text, " ")
 	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
 	for _, c := range m.commands() {
 		if !hasArg {
 			for _, n := range append([]string{c.name}, c.aliases...) {
 				if strings.HasPrefix(n, name) {
-					out = append(out, n)
+					add(n)
 				}
 			}
 			continue
@@ -124,7 +142,7 @@ func (m *Model) complete(text string) []string {
 		if (c.name == name || contains(c.aliases, name)) && c.args != nil {
 			for _, a := range c.args(m) {
 				if strings.HasPrefix(a, arg) {
-					out = append(out, name+" "+a)
+					add(name + " " + a)
 				}
 			}
 		}

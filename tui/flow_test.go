@@ -46,7 +46,7 @@ func TestFlowAlertOpensRunbook(t *testing.T) {
 	h.wait("Recent events")
 	h.keys("enter")
 	// No Runbooks page yet: the message reaches the root, which says so.
-	h.wait("runbook latency: the Runbooks page is not installed yet")
+	h.wait("runbook high-latency: the Runbooks page is not installed yet")
 	h.final()
 }
 
@@ -108,7 +108,7 @@ func TestFlowRetrainProgressDiffPromote(t *testing.T) {
 	h.wait("tree 84/504")
 	// Quitting mid-run asks first; any other key stays.
 	h.keys("q")
-	h.wait("a retrain is running: press q again")
+	h.wait("a retrain is running: quit anyway?")
 	h.keys("x")
 	h.wait("still here")
 	h.advance(enginefake.RetrainSteps - h.steps)

@@ -12,8 +12,8 @@ import (
 	"carvision/engine"
 	"carvision/tui/components/confirm"
 	"carvision/tui/components/prompt"
-	"carvision/tui/components/ring"
 	"carvision/tui/components/table"
+	"carvision/tui/format"
 	"carvision/tui/guard"
 	"carvision/tui/keys"
 	"carvision/tui/layout"
@@ -55,7 +55,6 @@ type Model struct {
 	tasks    []task
 	spin     spinner.Model
 	spinning bool
-	events   *ring.Ring[engine.Event]
 
 	help    bool
 	helpCur table.Cursor
@@ -125,7 +124,7 @@ func newModel(client engine.Client, opts Options) (*Model, error) {
 	policy := guard.Policy{ReadOnly: opts.ReadOnly, Actor: opts.Actor, Caps: caps}
 	base, cancel := context.WithCancel(opts.Context)
 	m := &Model{opts: opts, client: client, cancel: cancel, policy: policy, keyOf: map[string]string{},
-		window: 5 * time.Minute, events: ring.New[engine.Event](200), filters: map[string]string{}}
+		window: 5 * time.Minute, filters: map[string]string{}}
 	m.ctx = &page.Context{Client: guard.Client(client, policy), Theme: th, Clock: opts.Clock, Actor: opts.Actor,
 		Caps: caps, ReadOnly: policy.IsReadOnly(), Base: base, Timeout: opts.Timeout, Refresh: opts.Refresh}
 	groups := [][]keys.Binding{keys.GlobalBindings(), keys.NavBindings()}
@@ -290,7 +289,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return m, tea.Tick(5*time.Second, func(time.Time) tea.Msg { return resubscribeMsg{} })
 		}
-		m.events.Push(msg.e)
 		if msg.e.Actor != "" && msg.e.Actor != m.opts.Actor.Name {
 			m.setFlash(theme.LevelInfo, msg.e.Actor+": "+msg.e.Message)
 		}
@@ -306,7 +304,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setFlash(theme.LevelBad, "demo: "+msg.err.Error())
 			return m, nil
 		}
-		m.setFlash(theme.LevelInfo, "demo traffic "+map[bool]string{true: "on", false: "off"}[msg.on])
+		m.setFlash(theme.LevelInfo, "demo traffic "+format.OnOff(msg.on))
 		return m, m.poll()
 	case copiedMsg:
 		if msg.err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"carvision/engine"
 	"carvision/tui/enginefake"
+	"carvision/tui/keys"
 	"carvision/tui/page"
 )
 
@@ -131,4 +132,29 @@ func TestRunsOfKeysAreSplit(t *testing.T) {
 	if m.activePage().ID() != "overview" || len(m.back) == 0 || m.pages[m.back[len(m.back)-1]].ID() != "drift" {
 		t.Fatalf("page %s, back %v", m.activePage().ID(), m.back)
 	}
+}
+
+type clashPage struct{ page.Base }
+
+func (clashPage) ID() string    { return "clash" }
+func (clashPage) Title() string { return "Clash" }
+func (clashPage) Bindings() []keys.Binding {
+	return []keys.Binding{{Action: "clash.quit", Keys: []string{"q"}, Scope: "clash"}}
+}
+func (clashPage) Start() tea.Cmd          { return nil }
+func (clashPage) Update(tea.Msg) tea.Cmd  { return nil }
+func (clashPage) View() string            { return "" }
+func (*clashPage) SetSize(int, int, bool) {}
+
+func TestRegisteredPageCannotShadowAGlobalKey(t *testing.T) {
+	saved := Registry
+	t.Cleanup(func() { Registry = saved })
+	Registry = append(append([]Entry(nil), saved...), Entry{Key: "9", New: func(*page.Context) page.Page { return &clashPage{} }})
+	defer func() {
+		r := recover()
+		if r == nil || !strings.Contains(r.(string), "clash.quit") || !strings.Contains(r.(string), "app.quit") {
+			t.Fatalf("panic %v, want both actions named", r)
+		}
+	}()
+	New(newFake(enginefake.NewManualClock(at), nil), testOptions(nil))
 }

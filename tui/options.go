@@ -107,13 +107,20 @@ func Run(ctx context.Context, client engine.Client, opts Options, popts ...tea.P
 }
 
 // New builds the console model for one session. An unknown theme falls back
-// to the default with a flash; use Run to run it.
+// to the default with a flash; use Run to run it. A key table made invalid
+// by a registered page (two actions on one key) is a programming error and
+// panics with both actions named.
 func New(client engine.Client, opts Options) tea.Model {
+	themeErr := error(nil)
+	if _, err := theme.New(opts.Theme, nil); err != nil {
+		themeErr, opts.Theme = err, ""
+	}
 	m, err := newModel(client, opts)
 	if err != nil {
-		opts.Theme = ""
-		m, _ = newModel(client, opts)
-		m.setFlash(theme.LevelWarn, err.Error()+"; using the default theme")
+		panic("tui: " + err.Error())
+	}
+	if themeErr != nil {
+		m.setFlash(theme.LevelWarn, themeErr.Error()+"; using the default theme")
 	}
 	return m
 }

@@ -57,7 +57,7 @@ func (m *Model) header(f layout.Frame) string {
 	sep := th.Muted.Render(" " + th.Sym.Sep + " ")
 	items := []string{th.State(lvl, word)}
 	if m.haveSnap {
-		v := "model v" + s.Model.Version
+		v := "model " + format.Version(s.Model.Version)
 		if s.Model.Alias != "" && f.Mode == layout.Full {
 			v += " " + s.Model.Alias
 		}
@@ -211,7 +211,7 @@ func (m *Model) status(w int) string {
 	left := ""
 	switch {
 	case m.askQuit:
-		left = th.State(theme.LevelWarn, "a retrain is running: press q again to quit (it stops), any other key to stay")
+		left = th.State(theme.LevelWarn, "a retrain is running: quit anyway? y/q quits (the run stops), any other key stays")
 	case m.flash.text != "":
 		left = th.State(m.flash.level, m.flash.text)
 	case m.haveSnap:

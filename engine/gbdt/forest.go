@@ -93,21 +93,27 @@ type cnode struct {
 
 // compiled is the validated inference form of a Forest.
 type compiled struct {
-	err       error
-	nodes     []cnode
-	leaf      []float64
-	roots     []int32
-	catBounds []int32
-	catWords  []uint32
-	counts    []float64 // node covers, for TreeSHAP
-	leafCount []float64
-	base      float64
-	scale     float64
-	expect    []float64 // per tree: cover-weighted mean output
-	fast      []pnode   // prediction layout: nodes and leaves in one array
-	fastRoots []int32
-	nfeat     int
-	maxDepth  int
+	err          error
+	nodes        []cnode
+	leaf         []float64
+	roots        []int32
+	catBounds    []int32
+	catWords     []uint32
+	counts       []float64 // node covers, for TreeSHAP
+	leafCount    []float64
+	base         float64
+	scale        float64
+	expect       []float64 // per tree: cover-weighted mean output
+	fast         []pnode   // prediction layout: nodes and leaves in one array
+	fastRoots    []int32
+	refillRoots  []int32
+	fast2        []pnode
+	refillRoots2 []int32
+	isCat        []bool
+	// slowPredict: some categorical split is too wide for the fast layout
+	slowPredict bool
+	nfeat       int
+	maxDepth    int
 }
 
 // NumTrees is the number of trees in the forest.
@@ -177,6 +183,13 @@ func compileForest(f *Forest) *compiled {
 			c.nodes[i] = nd
 		}
 		c.maxDepth = max(c.maxDepth, c.depth(c.roots[t]))
+	}
+	c.isCat = make([]bool, c.nfeat)
+	for j, fi := range f.Features {
+		c.isCat[j] = fi.Kind == Categorical
+		if fi.Kind == Categorical && fi.NumCats > 127 {
+			c.slowPredict = true // codes >= 127 do not fit the fast bitsets
+		}
 	}
 	c.buildFast()
 	c.expect = make([]float64, len(c.roots))
@@ -394,6 +407,9 @@ func (f *Forest) validate() error {
 			dt := f.DecisionType[i]
 			if dt&^(DecisionCategorical|DecisionDefaultLeft) != 0 {
 				return fmt.Errorf("forest: tree %d node %d: bad decision type %d", t, i-n0, dt)
+			}
+			if dt&DecisionCategorical == 0 && (math.IsNaN(f.Threshold[i]) || math.IsInf(f.Threshold[i], 1)) {
+				return fmt.Errorf("forest: tree %d node %d: threshold %v", t, i-n0, f.Threshold[i])
 			}
 			if dt&DecisionCategorical != 0 {
 				k := f.Threshold[i]

@@ -59,8 +59,8 @@ func BenchmarkOneTree(b *testing.B) {
 	for i := range rows {
 		rows[i] = int32(i)
 	}
-	for j := range l.featAllowed {
-		l.featAllowed[j] = true
+	for j := range m.Cols {
+		l.treeFeats = append(l.treeFeats, int32(j))
 	}
 	ctx := context.Background()
 	b.ReportAllocs()

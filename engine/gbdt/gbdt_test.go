@@ -169,7 +169,7 @@ func TestUnseenAndMissingCategoriesGoRight(t *testing.T) {
 			}
 			sum += c.leaf[^n]
 		}
-		if want := c.base + sum; got != want {
+		if want := c.base + sum; math.Abs(got-want) > 1e-12*math.Max(1, math.Abs(want)) {
 			t.Errorf("code %v: Predict = %v, want all-right path %v", v, got, c.base+sum)
 		}
 	}
@@ -487,6 +487,30 @@ func TestProgressEvents(t *testing.T) {
 		}
 		if i > 0 && e.TrainLoss > ev[i-1].TrainLoss {
 			t.Errorf("train loss rose at tree %d: %v > %v", e.Tree, e.TrainLoss, ev[i-1].TrainLoss)
+		}
+	}
+}
+
+func TestFastPredictMatchesReferenceOnOddInputs(t *testing.T) {
+	m, y := carsLike(4000, 61)
+	rf := DefaultRFParams()
+	rf.Trees, rf.NumLeaves = 7, 300
+	odd := []float64{math.NaN(), math.Inf(1), math.Inf(-1), -1, -0.5, -1e-300, 0, 0.5, 1e300, -1e300, 99.9, 100, 127.5, 128, 1 << 40, math.MaxFloat64}
+	for _, p := range []Params{DefaultParams(), rf} {
+		f := mustTrain(t, m, y, nil, nil, p)
+		c := f.compiled()
+		rng := rand.New(rand.NewPCG(7, 7))
+		for i := range 5000 {
+			row := append([]float64(nil), m.Row(i%m.Rows)...)
+			for j := range row {
+				if rng.IntN(3) == 0 {
+					row[j] = odd[rng.IntN(len(odd))]
+				}
+			}
+			// same decisions; only the order of summing tree outputs differs
+			if got, want := f.Predict(row), refPredict(c, row); math.Abs(got-want) > 1e-12*math.Max(1, math.Abs(want)) {
+				t.Fatalf("%s row %v: fast %v, reference %v", p.Mode, row, got, want)
+			}
 		}
 	}
 }

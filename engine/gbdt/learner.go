@@ -28,9 +28,9 @@ type histogram struct {
 // the pieces are summed in piece order, so 1 and N threads give the same
 // floating-point sums and therefore byte-identical models.
 const (
-	histChunkRows = 1024
+	histChunkRows = 512
 	maxHistChunks = 16
-	partChunkRows = 2048
+	partChunkRows = 1024
 	maxPartChunks = 16
 	// histBudget caps the memory held by cached leaf histograms (deep
 	// random-forest trees have thousands of open leaves).
@@ -116,15 +116,17 @@ type learner struct {
 	hists      []*histogram
 	free       []int32
 	histCap    int
-	scratch    *histogram
+	scratch    [2]*histogram // for leaves whose histogram is not cached
 	chunkHists []*histogram
 	offsets    []int // first flat bin of each feature
 	totalBins  int
 
-	featAllowed []bool  // gbdt: per-tree feature subset
-	featOrder   []int32 // random forest: per-node sampling buffer
-	rng         *rand.Rand
-	catBuf      []uint64
+	featOrder []int32 // random forest: per-node sampling buffer
+	rng       *rand.Rand
+	catBuf    [2][]uint64
+	treeFeats []int32    // features this tree may use
+	nodeFeats [2][]int32 // per-node samples (random forest), per lane
+	bj        bestJob
 
 	hj histJob
 	pj partJob
@@ -144,7 +146,6 @@ func newLearner(p Params, pl *pool, b binned, mappers []binMapper, kinds []Kind,
 		leaves:  make([]leafState, 0, p.NumLeaves),
 		nodes:   make([]lnode, 0, p.NumLeaves-1),
 		heap:    make([]heapItem, 0, p.NumLeaves),
-		catBuf:  make([]uint64, 0, 256),
 	}
 	l.offsets = make([]int, b.cols)
 	for f := range mappers {
@@ -154,8 +155,8 @@ func newLearner(p Params, pl *pool, b binned, mappers []binMapper, kinds []Kind,
 	}
 	histBytes := (l.totalBins + 256) * 16
 	l.histCap = min(p.NumLeaves, max(4, histBudget/histBytes))
-	l.scratch = l.newHist()
-	l.featAllowed = make([]bool, b.cols)
+	l.scratch = [2]*histogram{l.newHist(), l.newHist()}
+	l.bj.l = l
 	l.featOrder = make([]int32, b.cols)
 	l.hj.l = l
 	l.pj.l = l
@@ -353,52 +354,96 @@ func (l *learner) canSplit(lf *leafState) bool {
 		(p.MaxDepth <= 0 || int(lf.depth) < p.MaxDepth)
 }
 
-// findBest stores the leaf's best split (feature -1 if none) and drops its
-// cached histogram when the leaf will never be split.
-func (l *learner) findBest(li int, h *histogram) {
+// nodeFeatures lists the features a node may split on: a seeded sample per
+// node in random_forest (drawn in a fixed order, before any parallel scan),
+// else the tree's list.
+func (l *learner) nodeFeatures(lane int) []int32 {
+	if !l.p.isRF() || l.p.FeatureFraction >= 1 {
+		return l.treeFeats
+	}
+	k := max(1, int(float64(l.F)*l.p.FeatureFraction+0.5))
+	for i := range l.featOrder {
+		l.featOrder[i] = int32(i)
+	}
+	for i := range k {
+		j := i + l.rng.IntN(l.F-i)
+		l.featOrder[i], l.featOrder[j] = l.featOrder[j], l.featOrder[i]
+	}
+	sel := append(l.nodeFeats[lane][:0], l.featOrder[:k]...)
+	slices.Sort(sel)
+	l.nodeFeats[lane] = sel
+	return sel
+}
+
+// scanLeaf finds the leaf's best split (feature -1 if none). It writes only
+// the leaf and the lane's scratch, so two leaves can be scanned at once.
+func (l *learner) scanLeaf(li int, h *histogram, feats []int32, lane int) {
 	lf := &l.leaves[li]
 	lf.best = splitInfo{feature: -1}
-	if l.canSplit(lf) {
-		parentScore := lf.g * lf.g / (float64(lf.n) + l.p.LambdaL2)
-		if l.p.isRF() && l.p.FeatureFraction < 1 {
-			// per-node feature sampling: a seeded partial shuffle
-			k := max(1, int(float64(l.F)*l.p.FeatureFraction+0.5))
-			for i := range l.featOrder {
-				l.featOrder[i] = int32(i)
-			}
-			for i := range k {
-				j := i + l.rng.IntN(l.F-i)
-				l.featOrder[i], l.featOrder[j] = l.featOrder[j], l.featOrder[i]
-			}
-			sel := l.featOrder[:k]
-			slices.Sort(sel)
-			for _, f := range sel {
-				l.scanFeature(int(f), h, lf, parentScore)
-			}
-		} else {
-			for f := range l.F {
-				if l.featAllowed[f] {
-					l.scanFeature(f, h, lf, parentScore)
-				}
-			}
-		}
+	if !l.canSplit(lf) {
+		return
 	}
+	parentScore := lf.g * lf.g / (float64(lf.n) + l.p.LambdaL2)
+	for _, f := range feats {
+		l.scanFeature(int(f), h, lf, parentScore, lane)
+	}
+}
+
+// finishLeaf queues a splittable leaf and drops a histogram that will not
+// be needed for subtraction.
+func (l *learner) finishLeaf(li int) {
+	lf := &l.leaves[li]
 	if lf.best.feature < 0 || !l.keep(lf) {
 		l.release(lf.hist)
 		lf.hist = -1
 	}
-	if lf.best.feature < 0 {
-		return
+	if lf.best.feature >= 0 {
+		l.push(heapItem{gain: lf.best.gain, leaf: int32(li)})
 	}
-	l.push(heapItem{gain: lf.best.gain, leaf: int32(li)})
 }
 
-func (l *learner) scanFeature(f int, h *histogram, lf *leafState, parentScore float64) {
+func (l *learner) findBest(li int, h *histogram) {
+	l.scanLeaf(li, h, l.nodeFeatures(0), 0)
+	l.finishLeaf(li)
+}
+
+type bestJob struct {
+	l     *learner
+	leaf  [2]int
+	hist  [2]*histogram
+	feats [2][]int32
+}
+
+func (j *bestJob) run(i int) { j.l.scanLeaf(j.leaf[i], j.hist[i], j.feats[i], i) }
+
+// findBestPair scans two sibling leaves in parallel (a leaf of -1 is
+// skipped); heap order does not depend on push order, since gains tie-break
+// by leaf index.
+func (l *learner) findBestPair(a int, ha *histogram, b int, hb *histogram) {
+	switch {
+	case a < 0 && b < 0:
+	case a < 0:
+		l.findBest(b, hb)
+	case b < 0:
+		l.findBest(a, ha)
+	default:
+		j := &l.bj
+		j.leaf = [2]int{a, b}
+		j.hist = [2]*histogram{ha, hb}
+		j.feats = [2][]int32{l.nodeFeatures(0), l.nodeFeatures(1)}
+		l.pl.run(2, j)
+		j.hist = [2]*histogram{}
+		l.finishLeaf(a)
+		l.finishLeaf(b)
+	}
+}
+
+func (l *learner) scanFeature(f int, h *histogram, lf *leafState, parentScore float64, lane int) {
 	if l.nb[f] < 2 {
 		return
 	}
 	if l.kinds[f] == Categorical {
-		l.scanCategorical(f, h.feat[f], lf, parentScore)
+		l.scanCategorical(f, h.feat[f], lf, parentScore, lane)
 	} else {
 		l.scanNumeric(f, h.feat[f], lf, parentScore)
 	}
@@ -472,7 +517,7 @@ func (l *learner) scanNumeric(f int, hf *[256]histBin, lf *leafState, parentScor
 // G/(H+cat_smooth) and the left set grows from either end over at most
 // max_cat_threshold categories. The missing bin (NaN, unseen, rare) always
 // goes right.
-func (l *learner) scanCategorical(f int, hf *[256]histBin, lf *leafState, parentScore float64) {
+func (l *learner) scanCategorical(f int, hf *[256]histBin, lf *leafState, parentScore float64, lane int) {
 	p := &l.p
 	nb := l.nb[f]
 	minN := int64(p.MinDataInLeaf)
@@ -504,13 +549,13 @@ func (l *learner) scanCategorical(f int, hf *[256]histBin, lf *leafState, parent
 	}
 
 	lambda := p.LambdaL2 + p.CatL2
-	cats := l.catBuf[:0]
+	cats := l.catBuf[lane][:0]
 	for b := 1; b < nb; b++ {
 		if n := hf[b].n; n > 0 && float64(n) >= p.CatSmooth {
 			cats = append(cats, catKey(hf[b].g/(float64(n)+p.CatSmooth), b))
 		}
 	}
-	l.catBuf = cats
+	l.catBuf[lane] = cats
 	used := len(cats)
 	if used == 0 {
 		return
@@ -606,7 +651,7 @@ func (l *learner) pop() (heapItem, bool) {
 
 func (l *learner) histOf(h int32) *histogram {
 	if h < 0 {
-		return l.scratch
+		return l.scratch[0]
 	}
 	return l.hists[h]
 }
@@ -705,19 +750,21 @@ func (l *learner) split(li int) {
 		sHist := l.histOf(sh)
 		l.build(sHist, l.rowsOf(small))
 		l.subtract(l.hists[ph], sHist)
+		l.leaves[large].hist = ph
+		sc := -1
 		if cs {
 			l.leaves[small].hist = sh
-			l.findBest(small, sHist)
-		} else {
-			l.release(sh)
+			sc = small
 		}
-		l.leaves[large].hist = ph
-		l.findBest(large, l.hists[ph])
+		l.findBestPair(sc, sHist, large, l.hists[ph])
 	default:
 		l.release(ph)
-		for _, c := range [2]int{small, large} {
+		var hs [2]*histogram
+		cands := [2]int{small, large}
+		for k, c := range cands {
 			lc := &l.leaves[c]
 			if !l.canSplit(lc) {
+				cands[k] = -1
 				continue
 			}
 			hc := int32(-1)
@@ -725,10 +772,13 @@ func (l *learner) split(li int) {
 				hc = l.alloc()
 			}
 			lc.hist = hc
-			hist := l.histOf(hc)
-			l.build(hist, l.rowsOf(c))
-			l.findBest(c, hist)
+			hs[k] = l.scratch[k]
+			if hc >= 0 {
+				hs[k] = l.hists[hc]
+			}
+			l.build(hs[k], l.rowsOf(c))
 		}
+		l.findBestPair(cands[0], hs[0], cands[1], hs[1])
 	}
 }
 

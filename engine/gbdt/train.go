@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 )
 
 // Progress is reported after each tree.
@@ -343,7 +344,10 @@ func (t *trainer) run(ctx context.Context, onProgress func(Progress)) error {
 				}
 			}
 			trees := it0 + i + 1
-			trainLoss := t.rmse(t.score, t.y, base, rf, trees)
+			trainLoss := 0.0
+			if onProgress != nil {
+				trainLoss = t.rmse(t.score, t.y, base, rf, trees)
+			}
 			validLoss := 0.0
 			if t.valid.rows > 0 {
 				F := t.valid.cols
@@ -411,12 +415,13 @@ func (t *trainer) rmse(score, y []float64, base float64, rf bool, trees int) flo
 	return math.Sqrt(s / float64(len(y)))
 }
 
-// pickFeatures sets the per-tree feature subset (gbdt; rf samples per node).
+// pickFeatures sets the per-tree feature list (gbdt; rf samples per node).
 func (t *trainer) pickFeatures(l *learner) {
-	F := len(l.featAllowed)
+	F := l.F
+	l.treeFeats = l.treeFeats[:0]
 	if t.p.isRF() || t.p.FeatureFraction >= 1 {
-		for j := range l.featAllowed {
-			l.featAllowed[j] = true
+		for j := range F {
+			l.treeFeats = append(l.treeFeats, int32(j))
 		}
 		return
 	}
@@ -428,10 +433,8 @@ func (t *trainer) pickFeatures(l *learner) {
 		j := i + l.rng.IntN(F-i)
 		l.featOrder[i], l.featOrder[j] = l.featOrder[j], l.featOrder[i]
 	}
-	clear(l.featAllowed)
-	for _, j := range l.featOrder[:k] {
-		l.featAllowed[j] = true
-	}
+	l.treeFeats = append(l.treeFeats, l.featOrder[:k]...)
+	slices.Sort(l.treeFeats)
 }
 
 // bootstrap draws k rows with replacement, returned sorted (duplicates

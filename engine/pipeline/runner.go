@@ -125,6 +125,9 @@ func Repro(ctx context.Context, opt Options) (*Result, error) {
 		st.runID = res.RunID
 	}
 	fail := func(stage string, err error) (*Result, error) {
+		// Files already moved into place (and the lock) go back to the last
+		// good run's.
+		st.rollback()
 		res.Stages = append(res.Stages, StageResult{Name: stage, Status: "failed", Why: err.Error()})
 		st.emit(engine.PipelineEvent{Stage: stage, Status: "failed", Done: true, Err: err.Error(), RunID: res.RunID})
 		if opt.Registrar != nil && res.RunID != "" {
@@ -136,6 +139,26 @@ func Repro(ctx context.Context, opt Options) (*Result, error) {
 		return res, fmt.Errorf("repro: stage %s: %w", stage, err)
 	}
 
+	// publish moves the staged outputs into place and writes the lock. It
+	// runs before the register stage, so that a run whose files cannot be
+	// put in place registers nothing; a later failure rolls it back.
+	published := false
+	publish := func(writeLock bool) (string, error) {
+		if published {
+			return "", nil
+		}
+		published = true
+		if err := st.commit(); err != nil {
+			return "commit", err
+		}
+		if writeLock && !opt.NoLock && s.LockPath != "" {
+			if err := st.writeLock(s.Abs(s.LockPath)); err != nil {
+				return "lock", err
+			}
+		}
+		return "", nil
+	}
+
 	upstreamRan := ""
 	for i, stg := range stages {
 		if err := ctx.Err(); err != nil {
@@ -144,6 +167,13 @@ func Repro(ctx context.Context, opt Options) (*Result, error) {
 		st.stageIdx, st.stageCount = i, len(stages)
 		t0 := opt.Now()
 		deps, err := stg.deps(st)
+		if err != nil && opt.DryRun && upstreamRan != "" {
+			// A dry run writes nothing: an input that an earlier stage would
+			// (re)create may be missing now, and that is no error.
+			res.Stages = append(res.Stages, StageResult{Name: stg.name, Status: "would-run", Why: "upstream stage " + upstreamRan + " will run"})
+			upstreamRan = stg.name
+			continue
+		}
 		if err != nil {
 			return fail(stg.name, err)
 		}
@@ -173,6 +203,12 @@ func Repro(ctx context.Context, opt Options) (*Result, error) {
 			continue
 		}
 		st.emit(engine.PipelineEvent{Stage: stg.name, Status: "running", Message: stg.name + ": " + why})
+		if stg.name == "register" {
+			st.newLock.set(StageLock{Name: stg.name, Code: stg.code, Key: key, Deps: relHashes(s, deps), Params: params})
+			if name, err := publish(true); err != nil {
+				return fail(name, err)
+			}
+		}
 		if err := stg.run(ctx, st); err != nil {
 			return fail(stg.name, err)
 		}
@@ -190,14 +226,10 @@ func Repro(ctx context.Context, opt Options) (*Result, error) {
 		res.Duration = opt.Now().Sub(start)
 		return res, nil
 	}
-	// Every stage succeeded: move staged outputs into place, then the lock.
-	if err := st.commit(); err != nil {
-		return fail("commit", err)
-	}
-	if !opt.NoLock && s.LockPath != "" && res.Ran() {
-		if err := WriteLock(s.Abs(s.LockPath), st.newLock); err != nil {
-			return fail("lock", err)
-		}
+	// Every stage succeeded: move staged outputs into place, then the lock
+	// (unless the register stage already did).
+	if name, err := publish(res.Ran()); err != nil {
+		return fail(name, err)
 	}
 	res.Metrics = st.metrics
 	res.ModelPath = s.Abs(filepath.Join(s.ArtifactsDir, ModelFile))
@@ -351,14 +383,19 @@ func cleanStaging(dir string) {
 	}
 }
 
-// commit moves every staged output into its final place.
+// moved is a file commit put in place, and where the file it replaced
+// waits ("" when there was none) until the run ends.
+type moved struct{ path, backup string }
+
+// commit moves every staged output into its final place. The files it
+// replaces are kept in the staging folder until the run ends, so that a
+// failure part-way, or a later failed registration, can put them back;
+// on error it has already done so.
 func (st *state) commit() error {
 	for _, p := range st.staged {
 		src := st.stagedPath(p)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.Rename(src, p); err != nil {
+		if err := st.commitOne(src, p); err != nil {
+			st.rollback()
 			return fmt.Errorf("move %s into place: %w", st.s.rel(p), err)
 		}
 	}
@@ -366,8 +403,75 @@ func (st *state) commit() error {
 	return nil
 }
 
+func (st *state) commitOne(src, p string) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	backup := ""
+	if fi, err := os.Lstat(p); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("%s is a folder", p)
+		}
+		backup = filepath.Join(st.staging, ".previous", st.stagingRel(p))
+		if err := os.MkdirAll(filepath.Dir(backup), 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(p, backup); err != nil {
+			return err
+		}
+	}
+	st.moved = append(st.moved, moved{path: p, backup: backup})
+	return os.Rename(src, p)
+}
+
+// rollback undoes commit and writeLock, newest first.
+func (st *state) rollback() {
+	for i := len(st.moved) - 1; i >= 0; i-- {
+		m := st.moved[i]
+		if m.backup == "" {
+			_ = os.Remove(m.path)
+			continue
+		}
+		_ = os.Rename(m.backup, m.path)
+	}
+	st.moved = nil
+	if st.lockWritten {
+		st.lockWritten = false
+		if st.oldLock == nil {
+			_ = os.Remove(st.lockPath)
+		} else {
+			_ = model.WriteFileAtomic(st.lockPath, st.oldLock, 0o644)
+		}
+	}
+}
+
+// writeLock writes the new lock, keeping the old bytes for rollback.
+func (st *state) writeLock(path string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read lock %s: %w", path, err)
+	}
+	if err := WriteLock(path, st.newLock); err != nil {
+		return err
+	}
+	st.lockPath, st.oldLock, st.lockWritten = path, old, true
+	return nil
+}
+
 func (st *state) stagedPath(p string) string {
-	return filepath.Join(st.staging, strings.TrimPrefix(st.s.rel(p), string(filepath.Separator)))
+	return filepath.Join(st.staging, st.stagingRel(p))
+}
+
+// stagingRel is where final path p lives inside the staging folder: its
+// path relative to the project root, or, for a path outside the root (as
+// `carvision train --out` elsewhere), the whole path, so that a staged file
+// never lands outside the staging folder.
+func (st *state) stagingRel(p string) string {
+	r := st.s.rel(p)
+	if filepath.IsAbs(r) || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return filepath.Join("_outside", p)
+	}
+	return r
 }
 
 // out returns where a stage writes final path p during this run.

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -47,15 +48,19 @@ type stage struct {
 }
 
 type state struct {
-	s          Settings
-	opt        Options
-	lock       *Lock
-	newLock    *Lock
-	staging    string
-	staged     []string
-	runID      string
-	stageIdx   int
-	stageCount int
+	s           Settings
+	opt         Options
+	lock        *Lock
+	newLock     *Lock
+	staging     string
+	staged      []string
+	moved       []moved // files commit put in place, for rollback
+	lockPath    string
+	oldLock     []byte // the lock's bytes before this run wrote it (nil: none)
+	lockWritten bool
+	runID       string
+	stageIdx    int
+	stageCount  int
 
 	dataPath string
 	raw      *dataset.Frame
@@ -147,9 +152,9 @@ func (st *state) stages() []stage {
 			params: trainParams,
 			outs:   func(st *state) []string { return []string{st.artifact(ModelFile)} },
 			run:    runTrain},
-		{name: "evaluate", code: 1,
+		{name: "evaluate", code: 2, // 2: rows.raw counts the raw file's rows
 			deps: func(st *state) ([]FileHash, error) {
-				return st.deps(st.artifact(ModelFile), st.processed("test.csv"), st.processed(CleanCSV))
+				return st.deps(st.artifact(ModelFile), st.processed("test.csv"), st.processed(CleanCSV), st.artifact(CleanReport))
 			},
 			params: func(s Settings) map[string]string {
 				return map[string]string{"evaluation.bootstrap": jsonParam([]any{s.Bootstrap, s.BootSeed}),
@@ -475,6 +480,16 @@ func runEvaluate(ctx context.Context, st *state) error {
 	if err != nil {
 		return err
 	}
+	// Evaluate sees the cleaned rows only; the raw count is clean's input.
+	b, err := os.ReadFile(st.in(st.artifact(CleanReport)))
+	if err != nil {
+		return err
+	}
+	var cr prep.Report
+	if err := json.Unmarshal(b, &cr); err != nil {
+		return fmt.Errorf("read %s: %w", CleanReport, err)
+	}
+	rep.Rows.Raw = cr.RowsIn
 	st.metrics = rep.Flat()
 	return writeJSON(st.out(st.artifact(MetricsFile)), rep)
 }
@@ -500,7 +515,15 @@ func runRegister(ctx context.Context, st *state) error {
 	}
 	// The registered copy is content-addressed and written before the store
 	// row, so a kill in between leaves an orphan file, never a dangling row.
-	dst := st.s.Abs(filepath.Join(st.s.ModelsDir, m.ID+".cvm"))
+	// The name holds the file's hash, not only the trees' ID: a retrain that
+	// reproduces the trees (with a new fit time or config hash) must not
+	// overwrite the file an earlier version's sha256 describes.
+	data, err := m.Encode()
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(data)
+	dst := st.s.Abs(filepath.Join(st.s.ModelsDir, fmt.Sprintf("%s-%x.cvm", m.ID, sum[:6])))
 	if _, err := m.Save(dst); err != nil {
 		return err
 	}

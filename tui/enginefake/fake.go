@@ -135,7 +135,7 @@ func (f *Fake) Health(ctx context.Context) (engine.Health, error) {
 }
 
 func (f *Fake) healthLocked() engine.Health {
-	return engine.Health{Status: "healthy", ModelVersion: f.champion, Ready: true,
+	return engine.Health{Status: "healthy", ModelVersion: "v" + f.champion, Ready: true,
 		UptimeSeconds: f.clock().Sub(f.start).Seconds()}
 }
 
@@ -151,8 +151,10 @@ func (f *Fake) Model(ctx context.Context) (engine.ModelInfo, error) {
 
 func (f *Fake) modelInfoLocked() engine.ModelInfo {
 	mv := f.versionLocked(f.champion)
-	return engine.ModelInfo{Version: mv.Version, Alias: "champion", TrainedAt: mv.CreatedAt, Kind: "gbdt",
-		Trees: 420, Features: features(), Metrics: mv.Metrics, DataHash: "f018c23feba7",
+	// Like the real engine: the registry numbers versions ("6"), the served
+	// model is labelled "v6".
+	return engine.ModelInfo{Version: "v" + mv.Version, Alias: "champion", TrainedAt: mv.CreatedAt, Kind: "gbdt",
+		Trees: 420, Features: features(), Metrics: testMetrics(mv.Metrics), DataHash: "f018c23feba7",
 		DropColumns: []string{"price", "date_posted"}, DatasetYear: 2019, Path: mv.Path}
 }
 
@@ -372,4 +374,13 @@ func (f *Fake) seedEvents(now time.Time) {
 	} {
 		f.events.Push(e)
 	}
+}
+
+// testMetrics names metrics as the engine's evaluation does ("test.rmse").
+func testMetrics(m map[string]float64) map[string]float64 {
+	out := make(map[string]float64, len(m))
+	for k, v := range m {
+		out["test."+k] = v
+	}
+	return out
 }

@@ -214,8 +214,8 @@ func TestLogsFilterAndOrder(t *testing.T) {
 		t.Fatalf("backlog too small: %d", len(all))
 	}
 	for i := 1; i < len(all); i++ {
-		if all[i].At.Before(all[i-1].At) {
-			t.Fatalf("line %d out of order", i)
+		if all[i].At.After(all[i-1].At) {
+			t.Fatalf("line %d out of order: the newest come first", i)
 		}
 	}
 	warn, _ := f.Logs(ctx, engine.LogQuery{Level: "warn", Search: "422", Limit: 5})

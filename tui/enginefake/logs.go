@@ -75,7 +75,7 @@ func (f *Fake) generateLocked(now time.Time) {
 }
 
 // Logs implements engine.Client: the newest q.Limit lines at or above
-// q.Level containing q.Search, oldest first.
+// q.Level containing q.Search, newest first (as the local engine answers).
 func (f *Fake) Logs(ctx context.Context, q engine.LogQuery) ([]engine.LogLine, error) {
 	if err := f.need(ctx, f.caps.Logs); err != nil {
 		return nil, err
@@ -99,6 +99,5 @@ func (f *Fake) Logs(ctx context.Context, q engine.LogQuery) ([]engine.LogLine, e
 		}
 		out = append(out, l)
 	}
-	slices.Reverse(out)
 	return out, nil
 }

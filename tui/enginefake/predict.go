@@ -31,7 +31,7 @@ func (f *Fake) Predict(ctx context.Context, l engine.Listing, opt engine.Predict
 		return engine.Prediction{}, err
 	}
 	f.mu.Lock()
-	perr, version := f.predictErr, f.champion
+	perr, version := f.predictErr, "v"+f.champion
 	f.mu.Unlock()
 	if perr != nil {
 		return engine.Prediction{}, perr

@@ -145,3 +145,48 @@ func Num(v float64, prec int) string {
 
 // Seconds converts float seconds (as /health reports uptime) to a Duration.
 func Seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// Version shows a model version with one "v": "7" and "v7" both give "v7"
+// (the registry numbers versions, the served model is labelled "v7").
+func Version(v string) string {
+	if v == "" {
+		return "v?"
+	}
+	return "v" + PlainVersion(v)
+}
+
+// PlainVersion is the registry's form of a version: "v7" → "7".
+func PlainVersion(v string) string { return strings.TrimPrefix(strings.TrimSpace(v), "v") }
+
+// Metric looks a model metric up by name, preferring the test split's
+// value ("test.rmse") to an unqualified one ("rmse").
+func Metric(m map[string]float64, name string) (float64, bool) {
+	if v, ok := m["test."+name]; ok {
+		return v, true
+	}
+	v, ok := m[name]
+	return v, ok
+}
+
+// Ordinal writes 1st, 2nd, 3rd, 4th, 11th, 21st…
+func Ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return strconv.Itoa(n) + suffix
+}
+
+// OnOff names a toggle's state.
+func OnOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}

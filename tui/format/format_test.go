@@ -34,6 +34,9 @@ func TestFormats(t *testing.T) {
 		{Window(time.Hour), "1h"},
 		{Num(math.NaN(), 2), "—"},
 		{Clock(time.Time{}), "--:--:--"},
+		{Ordinal(1), "1st"}, {Ordinal(2), "2nd"}, {Ordinal(3), "3rd"}, {Ordinal(11), "11th"},
+		{Ordinal(12), "12th"}, {Ordinal(22), "22nd"}, {Ordinal(63), "63rd"}, {Ordinal(100), "100th"},
+		{Version("7"), "v7"}, {Version("v7"), "v7"}, {Version(""), "v?"}, {PlainVersion("v12"), "12"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)

@@ -55,6 +55,12 @@ func Render(s Spec) string {
 	if plotH < 2 || plotW < 8 {
 		return textblock.Lines([]string{head, th.Muted.Render("(no room for the chart)")}, s.W, s.H)
 	}
+	// A threshold far above the data would flatten it into the axis: name
+	// it in the legend instead of drawing it.
+	if s.Threshold > 0 && maxOf(s.Series)*4 < s.Threshold {
+		head = title + "  " + legendOf(Spec{Theme: th, Series: s.Series}) + th.Muted.Render("  "+s.ThreshTag+" off-scale")
+		s.Threshold = 0
+	}
 	data, lo, hi, ok := prepare(s, plotW)
 	if !ok {
 		return textblock.Lines([]string{head, "", th.Muted.Render("  no data yet")}, s.W, s.H)
@@ -218,3 +224,15 @@ func Compact(v float64) string {
 
 // Percent formats a share (0..1) as a percentage label.
 func Percent(v float64) string { return fmt.Sprintf("%.1f%%", v*100) }
+
+func maxOf(series []Series) float64 {
+	m := math.Inf(-1)
+	for _, s := range series {
+		for _, v := range s.Values {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				m = math.Max(m, v)
+			}
+		}
+	}
+	return m
+}

@@ -90,3 +90,15 @@ func TestPoolKeepsSpikes(t *testing.T) {
 		t.Fatalf("short series must not be stretched by pool: %v", p)
 	}
 }
+
+func TestThresholdFarAboveTheDataIsNamedNotDrawn(t *testing.T) {
+	th, _ := theme.New("default", nil)
+	out := Render(Spec{Theme: th, Title: "Latency", W: 50, H: 8, Threshold: 500, ThreshTag: "SLO 500 ms",
+		Series: []Series{{Name: "p95", Values: []float64{0.2, 0.3, 0.25}}}})
+	if !strings.Contains(out, "SLO 500 ms off-scale") || strings.Contains(out, "┄┄") {
+		t.Fatalf("an off-scale SLO must be named, not drawn:\n%s", out)
+	}
+	if !strings.Contains(out, "0.32 ┤") { // top = max × 1.05
+		t.Fatalf("the scale should follow the data:\n%s", out)
+	}
+}

@@ -136,8 +136,14 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 }
 
 // merge appends lines newer than the last seen one (the engine returns the
-// newest N each time, overlapping the previous answer).
+// newest N each time, overlapping the previous answer). The answer may come
+// newest first (the local engine) or oldest first: it is put in time order.
 func (p *Page) merge(lines []engine.LogLine) {
+	if n := len(lines); n > 1 && lines[0].At.After(lines[n-1].At) {
+		lines = slices.Clone(lines)
+		slices.Reverse(lines)
+	}
+	slices.SortStableFunc(lines, func(a, b engine.LogLine) int { return a.At.Compare(b.At) })
 	for _, l := range lines {
 		at := l.At.UnixNano()
 		switch {
@@ -239,7 +245,7 @@ func (p *Page) View() string {
 	if !p.follow {
 		state = th.State(theme.LevelWarn, "paused")
 	}
-	head := state + th.Muted.Render(fmt.Sprintf(" · level ≥ %s · wrap %s · %s/%s lines", Levels[p.level], onOff(p.wrap),
+	head := state + th.Muted.Render(fmt.Sprintf(" · level ≥ %s · wrap %s · %s/%s lines", Levels[p.level], format.OnOff(p.wrap),
 		format.Thousands(float64(len(p.view))), format.Thousands(float64(p.buf.Len()))))
 	if p.search != "" {
 		head += th.Muted.Render(" · search ") + th.Accent.Render(p.search)
@@ -293,11 +299,4 @@ func (p *Page) render(l engine.LogLine) []string {
 		return textblock.WrapLines(line, p.W)
 	}
 	return []string{textblock.Cut(line, p.W)}
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
 }

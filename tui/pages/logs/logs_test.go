@@ -41,6 +41,19 @@ func TestMergeDropsOverlapAndKeepsOrder(t *testing.T) {
 	}
 }
 
+func TestNewestFirstAnswersAreOrdered(t *testing.T) {
+	p := newPage(t)
+	p.Update(linesMsg{lines: []engine.LogLine{line(3, "info", "c"), line(2, "info", "b"), line(1, "info", "a")}})
+	p.Update(linesMsg{lines: []engine.LogLine{line(4, "info", "d"), line(3, "info", "c")}})
+	var got []string
+	for _, l := range p.buf.Items() {
+		got = append(got, l.Message)
+	}
+	if strings.Join(got, "") != "abcd" {
+		t.Fatalf("buffer order %v, want a b c d", got)
+	}
+}
+
 func TestLevelAndSearchFilter(t *testing.T) {
 	p := newPage(t)
 	p.Update(linesMsg{lines: []engine.LogLine{line(1, "debug", "tick"), line(2, "info", "served"),

@@ -116,7 +116,7 @@ func (p *Page) Back() bool {
 func (p *Page) rebuild() {
 	p.rows = p.rows[:0]
 	for _, v := range p.all {
-		text := strings.ToLower("v" + v.Version + " " + strings.Join(v.Aliases, " ") + " " + v.RunID)
+		text := strings.ToLower(format.Version(v.Version) + " " + strings.Join(v.Aliases, " ") + " " + v.RunID)
 		if p.filter == "" || strings.Contains(text, p.filter) {
 			p.rows = append(p.rows, v)
 		}
@@ -165,7 +165,7 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		return func() tea.Msg {
 			ctx, cancel := c.Call()
 			defer cancel()
-			return page.Route(ID, doneMsg{"v" + msg.version + " promoted to champion", c.Client.Promote(ctx, msg.version, c.Request(msg.reason))})
+			return page.Route(ID, doneMsg{format.Version(msg.version) + " promoted to champion", c.Client.Promote(ctx, msg.version, c.Request(msg.reason))})
 		}
 	case rollbackMsg:
 		c := p.Ctx
@@ -206,40 +206,49 @@ func (p *Page) action(a page.ActionMsg) tea.Cmd {
 		if !ok {
 			return nil
 		}
-		base := p.marked
-		if base == "" || base == sel.Version {
+		base, target := p.marked, sel.Version
+		if base == "" || base == target {
 			base = p.champion()
 		}
-		if base == sel.Version {
-			return page.Flash(theme.LevelInfo, "v"+sel.Version+" is the champion: mark another version (space) or select one")
+		if base == target {
+			// The champion itself: compare it with the newest other version.
+			other := slices.IndexFunc(p.all, func(m engine.ModelVersion) bool { return m.Version != target })
+			if other < 0 {
+				return page.Flash(theme.LevelInfo, "only one version is registered: nothing to compare")
+			}
+			base, target = target, p.all[other].Version
 		}
 		c := p.Ctx
 		return func() tea.Msg {
 			ctx, cancel := c.Call()
 			defer cancel()
-			d, err := c.Client.CompareModels(ctx, base, sel.Version)
+			d, err := c.Client.CompareModels(ctx, base, target)
 			return page.Route(ID, diffMsg{d, err})
 		}
 	case Promote:
-		v := strings.TrimPrefix(strings.TrimSpace(a.Arg), "v")
-		if v == "" {
-			if !ok {
-				return page.Flash(theme.LevelInfo, "no version selected")
+		v := sel.Version
+		if a.Arg != "" {
+			// ":promote 7" and ":promote v7" name the registry's version "7".
+			i := slices.IndexFunc(p.all, func(m engine.ModelVersion) bool {
+				return format.PlainVersion(m.Version) == format.PlainVersion(a.Arg)
+			})
+			if i < 0 {
+				return page.Flash(theme.LevelBad, "promote: no version "+format.Version(a.Arg)+" in the registry")
 			}
-			v = sel.Version
-		}
-		if !slices.ContainsFunc(p.all, func(m engine.ModelVersion) bool { return m.Version == v }) && len(p.all) > 0 {
-			return page.Flash(theme.LevelBad, "promote: no version v"+v+" in the registry")
+			v = p.all[i].Version
+		} else if !ok {
+			return page.Flash(theme.LevelInfo, "no version selected")
 		}
 		if v == p.champion() {
-			return page.Flash(theme.LevelInfo, "v"+v+" is already the champion")
+			return page.Flash(theme.LevelInfo, format.Version(v)+" is already the champion")
 		}
-		return page.Emit(page.ConfirmMsg{From: ID, Action: Promote, Title: "Promote v" + v,
-			Lines:  []string{fmt.Sprintf("v%s becomes the champion served by the API (now v%s). Rollback restores v%s.", v, p.champion(), p.champion())},
-			Expect: "v" + v, AskReason: true, OnConfirm: func(r string) tea.Msg { return promoteMsg{v, r} }})
+		champ := format.Version(p.champion())
+		return page.Emit(page.ConfirmMsg{From: ID, Action: Promote, Title: "Promote " + format.Version(v),
+			Lines:  []string{fmt.Sprintf("%s becomes the champion served by the API (now %s). Rollback restores %s.", format.Version(v), champ, champ)},
+			Expect: format.Version(v), AskReason: true, OnConfirm: func(r string) tea.Msg { return promoteMsg{v, r} }})
 	case Rollback:
 		return page.Emit(page.ConfirmMsg{From: ID, Action: Rollback, Title: "Roll back the champion",
-			Lines:  []string{fmt.Sprintf("The champion v%s is replaced by the previous champion.", p.champion())},
+			Lines:  []string{fmt.Sprintf("The champion %s is replaced by the previous champion.", format.Version(p.champion()))},
 			Expect: "rollback", AskReason: true, OnConfirm: func(r string) tea.Msg { return rollbackMsg{r} }})
 	}
 	return nil
@@ -269,32 +278,44 @@ func (p *Page) View() string {
 func (p *Page) table(w, h int) string {
 	th := p.Ctx.Theme
 	now := p.Ctx.Now()
+	narrow := w < 100 // drops "created" and MAE so the run id keeps some room
 	rows := make([][]string, len(p.rows))
 	for i, v := range p.rows {
-		alias := ""
-		for _, a := range v.Aliases {
-			lvl := theme.LevelInfo
-			if a == "champion" {
-				lvl = theme.LevelOK
+		alias := aliasText(th, v.Aliases)
+		metric := func(name, f string) string {
+			if x, ok := format.Metric(v.Metrics, name); ok {
+				return fmt.Sprintf(f, x)
 			}
-			alias += th.State(lvl, a) + " "
+			return "—"
 		}
-		m := v.Metrics
-		rows[i] = []string{"v" + v.Version, alias, format.Ago(now, v.CreatedAt), format.Thousands(m["rmse"]),
-			format.Thousands(m["mae"]), fmt.Sprintf("%.1f%%", m["mape"]), fmt.Sprintf("%.3f", m["r2"]), v.RunID}
+		rmse, mae := "—", "—"
+		if x, ok := format.Metric(v.Metrics, "rmse"); ok {
+			rmse = format.Thousands(x)
+		}
+		if x, ok := format.Metric(v.Metrics, "mae"); ok {
+			mae = format.Thousands(x)
+		}
+		rows[i] = []string{format.Version(v.Version), alias, format.Ago(now, v.CreatedAt), rmse, mae,
+			metric("mape", "%.1f%%"), metric("r2", "%.3f"), v.RunID}
+		if narrow {
+			rows[i] = []string{rows[i][0], rows[i][1], rows[i][3], rows[i][5], rows[i][6], rows[i][7]}
+		}
 	}
 	title := fmt.Sprintf("Versions · %d", len(p.all))
 	if p.marked != "" {
-		title += " · base v" + p.marked
+		title += " · base " + format.Version(p.marked)
 	}
 	if p.filter != "" {
 		title += " · /" + p.filter
 	}
+	cols := []table.Column{{Title: "version", Width: 7}, {Title: "aliases", Width: 22}, {Title: "created", Width: 9},
+		{Title: "RMSE", Width: 6, Right: true}, {Title: "MAE", Width: 6, Right: true}, {Title: "MAPE", Width: 6, Right: true},
+		{Title: "R²", Width: 6, Right: true}, {Title: "run", Width: 0}}
+	if narrow {
+		cols = []table.Column{cols[0], cols[1], cols[3], cols[5], cols[6], cols[7]}
+	}
 	t := table.Render(table.Spec{Theme: th, W: w, H: h - 1, Rows: rows, Cursor: &p.cur, Empty: "no versions registered",
-		Marked: func(i int) bool { return p.rows[i].Version == p.marked },
-		Columns: []table.Column{{Title: "version", Width: 7}, {Title: "aliases", Width: 14}, {Title: "created", Width: 10},
-			{Title: "RMSE", Width: 6, Right: true}, {Title: "MAE", Width: 6, Right: true}, {Title: "MAPE", Width: 6, Right: true},
-			{Title: "R²", Width: 6, Right: true}, {Title: "run", Width: 0}}})
+		Marked: func(i int) bool { return p.rows[i].Version == p.marked }, Columns: cols})
 	return textblock.Stack(th.Rulef(w, title), t)
 }
 
@@ -329,11 +350,37 @@ func (p *Page) diffView(w, h int) string {
 	if !d.Gate.Pass {
 		gate = th.State(theme.LevelBad, "gate would fail")
 	}
-	out := []string{th.Rulef(w, fmt.Sprintf("Compare v%s → v%s · %s (v toggles · esc closes)", d.A, d.B, mode))}
+	out := []string{th.Rulef(w, fmt.Sprintf("Compare %s → %s · %s (v toggles · esc closes)", format.Version(d.A), format.Version(d.B), mode))}
 	tableH := min(len(cells)+1, max(h-3, 2))
 	out = append(out, strings.Split(table.Render(table.Spec{Theme: th, W: w, H: tableH, Rows: cells, Empty: "no differences",
-		Columns: []table.Column{{Title: "name", Width: 14}, {Title: "v" + d.A, Width: 10, Right: true}, {Title: "v" + d.B, Width: 10, Right: true},
-			{Title: "change", Width: 8}, {Title: "file", Width: 0}}}), "\n")...)
+		Columns: []table.Column{{Title: "name", Width: 14}, {Title: format.Version(d.A), Width: 10, Right: true}, {Title: format.Version(d.B), Width: 10, Right: true},
+			{Title: "change", Width: 10}, {Title: "file", Width: 0}}}), "\n")...)
 	out = append(out, textblock.Cut(gate+th.Muted.Render(": "+strings.Join(d.Gate.Reasons, "; ")), w))
 	return textblock.Lines(out, w, h)
+}
+
+// aliasText lists aliases champion first; the champion carries the OK
+// symbol, the others are words.
+func aliasText(th *theme.Theme, aliases []string) string {
+	sorted := slices.Clone(aliases)
+	slices.SortFunc(sorted, func(a, b string) int {
+		switch {
+		case a == b:
+			return 0
+		case a == "champion":
+			return -1
+		case b == "champion":
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	var parts []string
+	for _, a := range sorted {
+		if a == "champion" {
+			parts = append(parts, th.State(theme.LevelOK, a))
+			continue
+		}
+		parts = append(parts, th.Info.Render(a))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -172,22 +172,15 @@ func (p *Page) service(w int) string {
 	lvl, word := verdict.Health(s.Health, nil)
 	m := s.Model
 	head := th.Rulef(w, "Service")
-	l1 := th.State(lvl, word) + "  " + th.Muted.Render("model ") + th.Text.Bold(true).Render("v"+m.Version) +
+	l1 := th.State(lvl, word) + "  " + th.Muted.Render("model ") + th.Text.Bold(true).Render(format.Version(m.Version)) +
 		th.Muted.Render(" "+m.Alias+" · "+m.Kind+fmt.Sprintf(" · %d trees", m.Trees))
 	l2 := th.Muted.Render("test ") + metricLine(m.Metrics)
 	if p.Compact {
 		return textblock.Stack(head, textblock.Cut(l1, w), textblock.Cut(l2, w))
 	}
-	l3 := th.Muted.Render(fmt.Sprintf("trained %s · data %s · up %s", format.Ago(p.Ctx.Now(), m.TrainedAt), m.DataHash,
+	l3 := th.Muted.Render(fmt.Sprintf("trained %s · data %s · up %s", format.Ago(p.Ctx.Now(), m.TrainedAt), short(m.DataHash),
 		format.Duration(format.Seconds(s.Health.UptimeSeconds))))
 	return textblock.Stack(head, textblock.Cut(l1, w), textblock.Cut(l2, w), textblock.Cut(l3, w))
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
 }
 
 func metricLine(m map[string]float64) string {
@@ -195,17 +188,20 @@ func metricLine(m map[string]float64) string {
 		return "no metrics"
 	}
 	var parts []string
-	if v, ok := m["rmse"]; ok {
+	if v, ok := format.Metric(m, "rmse"); ok {
 		parts = append(parts, "RMSE "+format.Thousands(v))
 	}
-	if v, ok := m["mae"]; ok {
+	if v, ok := format.Metric(m, "mae"); ok {
 		parts = append(parts, "MAE "+format.Thousands(v))
 	}
-	if v, ok := m["mape"]; ok {
+	if v, ok := format.Metric(m, "mape"); ok {
 		parts = append(parts, fmt.Sprintf("MAPE %.1f%%", v))
 	}
-	if v, ok := m["r2"]; ok {
+	if v, ok := format.Metric(m, "r2"); ok {
 		parts = append(parts, fmt.Sprintf("R² %.3f", v))
+	}
+	if len(parts) == 0 {
+		return "no test metrics recorded"
 	}
 	return strings.Join(parts, " · ")
 }
@@ -246,8 +242,14 @@ func (p *Page) drift(w int) string {
 			n++
 		}
 	}
-	l1 := th.State(lvl, word) + th.Muted.Render(fmt.Sprintf(" · %d/%d features · %s of listings newer than %d",
-		n, len(d.Features), format.Pct(d.OutOfRangeShare), d.MaxTrainYear))
+	detail := fmt.Sprintf(" · %d/%d features", n, len(d.Features))
+	if d.Status == "collecting" {
+		detail = fmt.Sprintf(" · %d of %d listings needed", d.WindowSize, d.MinWindow)
+	}
+	if d.MaxTrainYear > 0 {
+		detail += fmt.Sprintf(" · %s of listings newer than %d", format.Pct(d.OutOfRangeShare), d.MaxTrainYear)
+	}
+	l1 := th.State(lvl, word) + th.Muted.Render(detail)
 	out := []string{th.Rulef(w, "Drift")}
 	rec := th.Warn.Render(th.Sym.Warn+" retrain recommended: ") + d.Reason
 	if p.Compact {
@@ -279,23 +281,33 @@ func (p *Page) alertTable(w, h int) string {
 	if h < 2 {
 		return title
 	}
-	// Narrow columns drop "since" and "runbook" before the alert's name.
-	wide := w >= 76
+	// Narrow columns drop "since", then "runbook", before the alert's name.
+	withRunbook, withSince := w >= 60, w >= 96
+	rbW := len("runbook")
+	for _, a := range p.alerts {
+		rbW = max(rbW, min(len(a.Runbook), 18))
+	}
 	rows := make([][]string, len(p.alerts))
 	for i, a := range p.alerts {
 		lvl := verdict.Alert(a.State)
 		rows[i] = []string{th.State(lvl, a.State), a.Name, value(a)}
-		if wide {
+		if withSince {
 			since := ""
 			if !a.Since.IsZero() {
 				since = format.Ago(p.Ctx.Now(), a.Since)
 			}
-			rows[i] = append(rows[i], since, a.Runbook)
+			rows[i] = append(rows[i], since)
+		}
+		if withRunbook {
+			rows[i] = append(rows[i], a.Runbook)
 		}
 	}
-	cols := []table.Column{{Title: "state", Width: 10}, {Title: "alert", Width: 0}, {Title: "value", Width: 13}}
-	if wide {
-		cols = append(cols, table.Column{Title: "since", Width: 9}, table.Column{Title: "runbook", Width: 7})
+	cols := []table.Column{{Title: "state", Width: 10}, {Title: "alert", Width: 0}, {Title: "value", Width: 12}}
+	if withSince {
+		cols = append(cols, table.Column{Title: "since", Width: 9})
+	}
+	if withRunbook {
+		cols = append(cols, table.Column{Title: "runbook", Width: rbW})
 	}
 	t := table.Render(table.Spec{Theme: th, W: w, H: h - 1, Rows: rows, Cursor: &p.cur, Empty: "no alert rules", Columns: cols})
 	return textblock.Stack(title, t)
@@ -332,4 +344,12 @@ func (p *Page) events(w, h int) string {
 		out = append(out, textblock.Cut(line, w))
 	}
 	return strings.Join(out, "\n")
+}
+
+// short cuts a content hash to the 12 characters people compare.
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return hash
 }

@@ -8,6 +8,7 @@ package predict
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -166,6 +167,8 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		return p.result(msg)
 	case page.ActionMsg:
 		return p.action(msg.Action)
+	case page.SnapshotMsg, page.EventMsg, page.TickMsg:
+		return nil // broadcasts: nothing for the form
 	case tea.KeyMsg:
 		if p.editing {
 			return p.edit(msg)
@@ -321,8 +324,8 @@ func (p *Page) result(m resultMsg) tea.Cmd {
 	e := Entry{At: p.Ctx.Now(), Listing: m.listing, Result: m.pred}
 	p.last, p.lastErr = &e, nil
 	p.history.Push(e)
-	return page.Flash(theme.LevelOK, fmt.Sprintf("%s for %s (v%s, %s)", format.Money(m.pred.Price), m.listing.Model,
-		m.pred.ModelVersion, format.MS(latencyMS(m.pred))))
+	return page.Flash(theme.LevelOK, fmt.Sprintf("%s for %s (%s, %s)", format.Money(m.pred.Price), m.listing.Model,
+		format.Version(m.pred.ModelVersion), format.MS(latencyMS(m.pred))))
 }
 
 func latencyMS(p engine.Prediction) float64 {
@@ -460,8 +463,8 @@ func (p *Page) historyView(w, h int) string {
 		if e.Listing.ModelYear == e.Listing.ModelYear {
 			year = fmt.Sprintf("%.0f", e.Listing.ModelYear)
 		}
-		out = append(out, textblock.Cut(fmt.Sprintf("%s  %-8s  v%-3s %-8s %s %s", format.Clock(e.At),
-			format.Money(e.Result.Price), e.Result.ModelVersion, format.MS(latencyMS(e.Result)), year, e.Listing.Model), w))
+		out = append(out, textblock.Cut(fmt.Sprintf("%s  %-8s  %-4s %-8s %s %s", format.Clock(e.At),
+			format.Money(e.Result.Price), format.Version(e.Result.ModelVersion), format.MS(latencyMS(e.Result)), year, e.Listing.Model), w))
 	}
 	return textblock.Lines(out, w, h)
 }
@@ -472,13 +475,13 @@ func (p *Page) historyView(w, h int) string {
 func Card(th *theme.Theme, e Entry, w int) []string {
 	r := e.Result
 	out := []string{
-		th.Title.Render(format.Money(r.Price)) + th.Muted.Render(fmt.Sprintf("  model v%s · %s · %s", r.ModelVersion, format.MS(latencyMS(r)), r.RequestID)),
+		th.Title.Render(format.Money(r.Price)) + th.Muted.Render(fmt.Sprintf("  model %s · %s · %s", format.Version(r.ModelVersion), format.MS(latencyMS(r)), r.RequestID)),
 	}
 	if r.Interval != nil {
 		out = append(out, fmt.Sprintf("%.0f%% interval %s – %s", r.Interval.Coverage*100, format.Money(r.Interval.Lower), format.Money(r.Interval.Upper)))
 	}
 	if r.Band != "" {
-		out = append(out, th.State(bandLevel(r.Band), r.Band)+fmt.Sprintf(" · %.0fth percentile of listings", r.Percentile))
+		out = append(out, th.State(bandLevel(r.Band), r.Band)+" · "+format.Ordinal(int(math.Round(r.Percentile)))+" percentile of listings")
 	}
 	if r.Market != nil && w >= 24 {
 		out = append(out, Gauge(th, r.Price, *r.Market, w)...)

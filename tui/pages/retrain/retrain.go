@@ -7,6 +7,7 @@ package retrain
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -140,7 +141,7 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		}
 	case page.SnapshotMsg:
 		if msg.Err == nil {
-			p.champ = msg.Snap.Model.Version
+			p.champ = format.PlainVersion(msg.Snap.Model.Version)
 		}
 	case page.EventMsg:
 		switch msg.Event.Kind {
@@ -173,7 +174,7 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 			return page.Flash(theme.LevelBad, "promote v"+msg.version+": "+msg.err.Error())
 		}
 		p.decided = "promoted"
-		return tea.Batch(page.Flash(theme.LevelOK, "v"+msg.version+" is the champion"), p.fetchStatus(), page.Emit(page.PollMsg{}))
+		return tea.Batch(page.Flash(theme.LevelOK, format.Version(msg.version)+" is the champion"), p.fetchStatus(), page.Emit(page.PollMsg{}))
 	}
 	return nil
 }
@@ -182,13 +183,17 @@ func (p *Page) action(a page.ActionMsg) tea.Cmd {
 	switch a.Action {
 	case Force:
 		p.force = !p.force
-		return page.Flash(theme.LevelInfo, "force "+onOff(p.force)+": "+map[bool]string{true: "every stage re-runs", false: "unchanged stages come from the cache"}[p.force])
+		what := "unchanged stages come from the cache"
+		if p.force {
+			what = "every stage re-runs"
+		}
+		return page.Flash(theme.LevelInfo, "force "+format.OnOff(p.force)+": "+what)
 	case Keep:
 		if p.version == "" {
 			return page.Flash(theme.LevelInfo, "no new model to keep")
 		}
 		p.decided = "kept"
-		return page.Flash(theme.LevelInfo, "v"+p.version+" stays the challenger")
+		return page.Flash(theme.LevelInfo, format.Version(p.version)+" stays the challenger")
 	case Launch:
 		if p.running {
 			return page.Flash(theme.LevelWarn, "a retrain is already running")
@@ -197,32 +202,25 @@ func (p *Page) action(a page.ActionMsg) tea.Cmd {
 		if len(p.st.InputsChanged) > 0 {
 			lines = append(lines, "Changed since the last repro: "+strings.Join(p.st.InputsChanged, ", "))
 		}
-		lines = append(lines, "Force: "+onOff(p.force)+" (f toggles).")
+		lines = append(lines, "Force: "+format.OnOff(p.force)+" (f toggles).")
 		return page.Emit(page.ConfirmMsg{From: ID, Action: Launch, Title: "Launch a retrain", Lines: lines,
 			Expect: "retrain", OnConfirm: func(string) tea.Msg { return launchMsg{} }})
 	case Promote:
-		v := a.Arg
+		v := format.PlainVersion(a.Arg)
 		if v == "" {
 			v = p.version
 		}
 		if v == "" {
 			return page.Flash(theme.LevelInfo, "no challenger yet: run a retrain first (n)")
 		}
-		lines := []string{fmt.Sprintf("v%s becomes the champion served by the API; v%s can be restored with rollback.", v, p.champ)}
+		lines := []string{fmt.Sprintf("%s becomes the champion served by the API; %s can be restored with rollback.", format.Version(v), format.Version(p.champ))}
 		if p.diff != nil && !p.diff.Gate.Pass {
 			lines = append(lines, "The gate FAILED: "+strings.Join(p.diff.Gate.Reasons, "; "))
 		}
-		return page.Emit(page.ConfirmMsg{From: ID, Action: Promote, Title: "Promote v" + v, Lines: lines,
-			Expect: "v" + v, AskReason: true, OnConfirm: func(r string) tea.Msg { return promoteMsg{v, r} }})
+		return page.Emit(page.ConfirmMsg{From: ID, Action: Promote, Title: "Promote " + format.Version(v), Lines: lines,
+			Expect: format.Version(v), AskReason: true, OnConfirm: func(r string) tea.Msg { return promoteMsg{v, r} }})
 	}
 	return nil
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
 }
 
 func (p *Page) launch() tea.Cmd {
@@ -296,8 +294,8 @@ func (p *Page) events(m eventsMsg) tea.Cmd {
 		p.runErr = done.Err
 		cmds = append(cmds, page.Flash(theme.LevelBad, "retrain failed at "+done.Stage+": "+done.Err))
 	case done.Version != "":
-		p.version = done.Version
-		cmds = append(cmds, page.Flash(theme.LevelOK, "retrain done: v"+done.Version+" registered as challenger"), p.fetchDiff(done.Version))
+		p.version = format.PlainVersion(done.Version)
+		cmds = append(cmds, page.Flash(theme.LevelOK, "retrain done: "+format.Version(done.Version)+" registered as challenger"), p.fetchDiff(p.version))
 	default:
 		cmds = append(cmds, page.Flash(theme.LevelOK, "retrain done: nothing registered"))
 	}
@@ -467,33 +465,37 @@ func (p *Page) result(w, h int) string {
 	case p.diffErr != nil:
 		out = append(out, th.State(theme.LevelBad, "diff unavailable: "+p.diffErr.Error()))
 	case p.diff == nil:
-		out = append(out, th.Muted.Render("comparing v"+p.version+" with the champion…"))
+		out = append(out, th.Muted.Render("comparing "+format.Version(p.version)+" with the champion…"))
 	default:
 		d := p.diff
-		rows := make([][]string, len(d.Metrics))
-		for i, r := range d.Metrics {
-			rows[i] = []string{r.Name, r.Old, r.New, r.Change}
-		}
-		out = append(out, strings.Split(table.Render(table.Spec{Theme: th, W: w, H: len(rows) + 1, Rows: rows,
-			Columns: []table.Column{{Title: "metric", Width: 8}, {Title: "champion v" + d.A, Width: 13, Right: true},
-				{Title: "new v" + d.B, Width: 10, Right: true}, {Title: "change", Width: 0}}}), "\n")...)
+		// The verdict and the next step always fit; the metrics get the rest,
+		// the key test metrics first, then whatever else changed.
 		verdictLine := th.State(theme.LevelOK, "gate passed")
 		if !d.Gate.Pass {
 			verdictLine = th.State(theme.LevelBad, "gate failed")
 		}
-		out = append(out, verdictLine+th.Muted.Render(": "+strings.Join(d.Gate.Reasons, "; ")))
-		switch p.decided {
-		case "promoted":
-			out = append(out, th.State(theme.LevelOK, "v"+p.version+" promoted to champion"))
-		case "kept":
-			out = append(out, th.State(theme.LevelInfo, "v"+p.version+" kept as challenger"))
+		tail := textblock.WrapLines(verdictLine+th.Muted.Render(": "+strings.Join(d.Gate.Reasons, "; ")), w)
+		tail = tail[:min(len(tail), 3)]
+		switch {
+		case p.decided == "promoted":
+			tail = append(tail, th.State(theme.LevelOK, format.Version(p.version)+" promoted to champion"))
+		case p.decided == "kept":
+			tail = append(tail, th.State(theme.LevelInfo, format.Version(p.version)+" kept as challenger"))
+		case p.guard(Promote) != "":
+			tail = append(tail, th.Muted.Render(p.guard(Promote)))
 		default:
-			if why := p.guard(Promote); why != "" {
-				out = append(out, th.Muted.Render(why))
-			} else {
-				out = append(out, th.Key.Render("P")+" promote v"+p.version+"  "+th.Key.Render("c")+" keep as challenger")
-			}
+			tail = append(tail, th.Key.Render("P")+" promote "+format.Version(p.version)+"  "+th.Key.Render("c")+" keep as challenger")
 		}
+		rows := DiffRows(d.Metrics)
+		tableH := min(len(rows)+1, max(h-1-len(tail), 2))
+		cells := make([][]string, len(rows))
+		for i, r := range rows {
+			cells[i] = []string{r.Name, r.Old, r.New, r.Change}
+		}
+		out = append(out, strings.Split(table.Render(table.Spec{Theme: th, W: w, H: tableH, Rows: cells, Empty: "no metric changed",
+			Columns: []table.Column{{Title: "metric", Width: 0}, {Title: "champion " + format.Version(d.A), Width: 13, Right: true},
+				{Title: "new " + format.Version(d.B), Width: 10, Right: true}, {Title: "change", Width: 8}}}), "\n")...)
+		return textblock.Lines(append(out, tail...), w, h)
 	}
 	var wrapped []string
 	for _, l := range out {
@@ -514,4 +516,31 @@ func (p *Page) guard(action string) string {
 		return ""
 	}
 	return p.Ctx.Guard(action)
+}
+
+// keyMetrics are always shown in a diff, in this order.
+var keyMetrics = []string{"rmse", "mae", "mape", "r2"}
+
+// DiffRows orders a metrics diff for the screen: the key test metrics
+// first (test.rmse or rmse…), then the other rows that changed.
+func DiffRows(rows []engine.DiffRow) []engine.DiffRow {
+	rank := func(name string) int {
+		for i, k := range keyMetrics {
+			if name == k || name == "test."+k {
+				return i
+			}
+		}
+		return len(keyMetrics)
+	}
+	var key, rest []engine.DiffRow
+	for _, r := range rows {
+		switch {
+		case rank(r.Name) < len(keyMetrics):
+			key = append(key, r)
+		case r.Old != r.New:
+			rest = append(rest, r)
+		}
+	}
+	slices.SortStableFunc(key, func(a, b engine.DiffRow) int { return rank(a.Name) - rank(b.Name) })
+	return append(key, rest...)
 }
