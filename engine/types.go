@@ -188,8 +188,10 @@ type Alert struct {
 	Name        string    `json:"name"`
 	State       string    `json:"state"` // inactive | pending | firing
 	Severity    string    `json:"severity"`
-	Value       float64   `json:"value"`
-	Threshold   float64   `json:"threshold"`
+	Value       float64   `json:"value"`     // in the metric's unit (latency in seconds)
+	Threshold   float64   `json:"threshold"` // same unit as Value
+	Op          string    `json:"op"`        // > < >= <= == !=
+	Metric      string    `json:"metric"`    // e.g. latency_p95`
 	Since       time.Time `json:"since,omitempty"`
 	Runbook     string    `json:"runbook"`
 	Description string    `json:"description"`

@@ -199,7 +199,7 @@ func (e *Engine) move(rs *ruleState, to State, now time.Time, v float64, missing
 func (rs *ruleState) alert() engine.Alert {
 	a := engine.Alert{
 		Name: rs.rule.Name, State: string(rs.state), Severity: rs.rule.Severity,
-		Value: display(rs.value), Threshold: rs.rule.Threshold,
+		Value: display(rs.value), Threshold: rs.rule.Threshold, Op: rs.rule.Op, Metric: rs.rule.Metric,
 		Runbook: rs.rule.Runbook, Description: rs.rule.Description,
 	}
 	switch rs.state {

@@ -259,13 +259,13 @@ func alertsAt(now time.Time, all engine.LatencyStats, d engine.DriftSummary) []e
 		}
 	}
 	return []engine.Alert{
-		{Name: "LatencyP95High", State: latState, Severity: "critical", Value: all.P95MS, Threshold: 300,
-			Since: latSince, Runbook: "high-latency", Description: "p95 latency of /predict above the SLO"},
+		{Name: "LatencyP95High", State: latState, Severity: "critical", Value: all.P95MS / 1000, Threshold: 0.3,
+			Op: ">", Metric: "latency_p95", Since: latSince, Runbook: "high-latency", Description: "p95 latency of /predict above the SLO"},
 		{Name: "DriftVehicleAge", State: driftState, Severity: "warning", Value: age, Threshold: 0.2,
-			Since: driftSince, Runbook: "low-accuracy-drift", Description: "vehicle_age of recent requests drifted from training (PSI)"},
+			Op: ">", Metric: "drift_max_psi", Since: driftSince, Runbook: "low-accuracy-drift", Description: "vehicle_age of recent requests drifted from training (PSI)"},
 		{Name: "ClientErrorsHigh", State: burstState, Severity: "warning", Value: all.Rate4xx, Threshold: 0.1,
-			Since: burstSince, Runbook: "error-rate", Description: "share of 4xx answers (malformed requests)"},
+			Op: ">", Metric: "error_rate_4xx", Since: burstSince, Runbook: "error-rate", Description: "share of 4xx answers (malformed requests)"},
 		{Name: "ErrorRateHigh", State: "inactive", Severity: "critical", Value: all.ErrorRate, Threshold: 0.01,
-			Runbook: "error-rate", Description: "share of 5xx answers"},
+			Op: ">", Metric: "error_rate_5xx", Runbook: "error-rate", Description: "share of 5xx answers"},
 	}
 }

@@ -88,7 +88,7 @@ type viewKey struct {
 func New(ctx *page.Context) page.Page {
 	p := &Page{Base: page.Base{Ctx: ctx}}
 	p.in = input.New(ctx.Theme, "filter> ")
-	p.in.Placeholder = FilterSyntax
+	p.in.Placeholder = "type a filter, e.g. price 5000-30000 brands ford"
 	p.in.CharLimit = 256
 	return p
 }

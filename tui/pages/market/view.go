@@ -51,23 +51,21 @@ func Layout(w, h, opps, vols, ins int) Plan {
 	p.RightW = w - 2 - p.LeftW
 	h = max(h, 0)
 	// Left: the graph keeps at least minGraph lines; opportunities and
-	// insights take their natural height, then shrink in that order.
-	const minGraph = 6
-	want := [2]int{2 + max(opps, 1), ins} // rule+header+rows, insights
-	p.OppH, p.InsH = want[0], want[1]
-	rest := h - p.OppH - p.InsH - 2 // blank line between panels
-	if rest < minGraph {
-		short := minGraph - rest
-		cut := min(short, p.InsH)
-		p.InsH -= cut
-		short -= cut
-		p.OppH -= min(short, p.OppH)
-		rest = h - p.OppH - p.InsH - 2
+	// insights take their natural height, then shrink in that order, and
+	// go when too short to show a row. A blank line precedes each.
+	const minGraph = 8
+	p.OppH, p.InsH = 2+max(opps, 1), max(ins, 0)
+	for p.leftRest(h) < minGraph && p.InsH > 0 {
+		if p.InsH--; p.InsH < 2 {
+			p.InsH = 0
+		}
 	}
-	p.GraphH = max(rest, 0)
-	if p.InsH == 0 {
-		p.GraphH++ // no blank line before a panel that is not there
+	for p.leftRest(h) < minGraph && p.OppH > 0 {
+		if p.OppH--; p.OppH < 3 {
+			p.OppH = 0
+		}
 	}
+	p.GraphH = max(p.leftRest(h), 0)
 	// Right: volume (rule+header+rows) over pricing, halves when short.
 	p.VolH = 2 + max(vols, 1)
 	if p.VolH+1+4 > h {
@@ -75,6 +73,18 @@ func Layout(w, h, opps, vols, ins int) Plan {
 	}
 	p.PriceH = max(h-p.VolH-1, 0)
 	return p
+}
+
+// leftRest is what the left column leaves the graph.
+func (p Plan) leftRest(h int) int {
+	rest := h - p.OppH - p.InsH
+	if p.OppH > 0 {
+		rest--
+	}
+	if p.InsH > 0 {
+		rest--
+	}
+	return rest
 }
 
 // View implements page.Page: exactly W×H cells.
@@ -431,15 +441,15 @@ func (p *Page) oppBlock(w, h int) string {
 		rows[i] = []string{o.Category, format.Thousands(float64(o.Count)), format.Money(o.AvgPrice),
 			format.Money(o.PotentialValue), shortMoney(o.PotentialValue * float64(o.Count))}
 	}
-	title := th.Rulef(w, fmt.Sprintf("Opportunities %s %s undervalued", th.Sym.Sep, format.Thousands(float64(r.KPIs.TotalOpportunities))))
+	title := th.Rulef(w, fmt.Sprintf("Opportunities %s %s undervalued (potential per car)", th.Sym.Sep, format.Thousands(float64(r.KPIs.TotalOpportunities))))
 	if h == 1 {
 		return textblock.Lines([]string{title}, w, h)
 	}
 	t := table.Render(table.Spec{Theme: th, W: w, H: h - 1, Rows: rows,
 		Empty: "none under their category's Q25 at age 10 or less, 100k mi or less",
 		Columns: []table.Column{{Title: "category", Width: 10}, {Title: "count", Width: 6, Right: true},
-			{Title: "avg price", Width: 10, Right: true}, {Title: "potential/unit", Width: 14, Right: true},
-			{Title: "total", Width: 9, Right: true}}})
+			{Title: "avg price", Width: 10, Right: true}, {Title: "potential", Width: 10, Right: true},
+			{Title: "total", Width: 10, Right: true}}})
 	return textblock.Stack(title, t)
 }
 

@@ -3,15 +3,19 @@ package market
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/golden"
+	"github.com/muesli/termenv"
 
 	"carvision/engine"
 	"carvision/tui/page"
+	"carvision/tui/theme"
 )
 
 var goldenSizes = []struct {
@@ -110,6 +114,22 @@ func TestViewFitsArea(t *testing.T) {
 		"loading": func(t *testing.T) *Page { return newPage(t, newClient(t), "default") },
 		"report":  func(t *testing.T) *Page { return started(t, newClient(t), "default") },
 		"mono":    func(t *testing.T) *Page { return started(t, newClient(t), "mono") },
+		"colour": func(t *testing.T) *Page {
+			// Styles and the graph's raw ANSI colours must not count as cells.
+			r := lipgloss.NewRenderer(io.Discard)
+			r.SetColorProfile(termenv.TrueColor)
+			th, err := theme.New("default", r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := newPage(t, newClient(t), "default")
+			p.Ctx.Theme = th
+			drive(t, p, p.Start())
+			if !strings.Contains(p.graphBlock(60, 12, false), "\x1b[") {
+				t.Fatal("the colour profile produced no colour")
+			}
+			return p
+		},
 		"error": func(t *testing.T) *Page {
 			c := newClient(t)
 			c.setErr(errors.New(strings.Repeat("a very long reason that keeps going ", 8)))
@@ -218,8 +238,8 @@ func TestLayout(t *testing.T) {
 	for _, tc := range []struct {
 		w, h   int
 		twoCol bool
-	}{{40, 10, false}, {99, 40, false}, {100, 30, true}, {200, 60, true}} {
-		pl := Layout(tc.w, tc.h, 3, 10, 3)
+	}{{40, 10, false}, {99, 40, false}, {100, 30, true}, {120, 36, true}, {200, 60, true}, {100, 12, true}, {100, 3, true}} {
+		pl := Layout(tc.w, tc.h, 3, 10, 6)
 		if pl.TwoCol != tc.twoCol {
 			t.Errorf("%dx%d: two columns %v", tc.w, tc.h, pl.TwoCol)
 		}
@@ -232,17 +252,29 @@ func TestLayout(t *testing.T) {
 		if pl.LeftW+pl.RightW+2 != tc.w {
 			t.Errorf("%dx%d: widths %d+%d", tc.w, tc.h, pl.LeftW, pl.RightW)
 		}
-		left := pl.GraphH + pl.OppH + pl.InsH + 2
-		if pl.InsH == 0 {
-			left--
+		left := pl.GraphH + pl.OppH + pl.InsH
+		for _, panel := range []int{pl.OppH, pl.InsH} {
+			if panel > 0 {
+				left++ // the blank line before it
+			}
 		}
 		if left != tc.h || pl.VolH+1+pl.PriceH != tc.h {
-			t.Errorf("%dx%d: columns %d and %d lines: %+v", tc.w, tc.h, left, pl.VolH+1+pl.PriceH, pl)
+			t.Errorf("%dx%d: columns of %d and %d lines: %+v", tc.w, tc.h, left, pl.VolH+1+pl.PriceH, pl)
+		}
+		if tc.h >= 30 && (pl.OppH != 5 || pl.InsH != 6 || pl.VolH != 12) {
+			t.Errorf("%dx%d: tall enough for every row: %+v", tc.w, tc.h, pl)
 		}
 	}
-	// A short body keeps the curve readable and drops the insights first.
-	if pl := Layout(120, 14, 4, 10, 3); pl.GraphH < 6 || pl.InsH >= 5 {
-		t.Errorf("short body: %+v", pl)
+	// A short body keeps the curve readable: the insights shrink first,
+	// then the opportunities; a panel too short for one row goes.
+	for _, tc := range []struct {
+		h                   int
+		graph, opps, insigh int
+	}{{30, 17, 5, 6}, {24, 11, 5, 6}, {20, 8, 5, 5}, {17, 8, 5, 2}, {16, 10, 5, 0}, {12, 8, 3, 0}, {11, 11, 0, 0}} {
+		pl := Layout(120, tc.h, 3, 10, 6)
+		if pl.GraphH != tc.graph || pl.OppH != tc.opps || pl.InsH != tc.insigh {
+			t.Errorf("h=%d: graph %d opps %d insights %d, want %d %d %d", tc.h, pl.GraphH, pl.OppH, pl.InsH, tc.graph, tc.opps, tc.insigh)
+		}
 	}
 }
 

@@ -302,7 +302,7 @@ func (p *Page) alertTable(w, h int) string {
 			rows[i] = append(rows[i], a.Runbook)
 		}
 	}
-	cols := []table.Column{{Title: "state", Width: 10}, {Title: "alert", Width: 0}, {Title: "value", Width: 12}}
+	cols := []table.Column{{Title: "state", Width: 10}, {Title: "alert", Width: 0}, {Title: "value", Width: 17}}
 	if withSince {
 		cols = append(cols, table.Column{Title: "since", Width: 9})
 	}
@@ -313,14 +313,21 @@ func (p *Page) alertTable(w, h int) string {
 	return textblock.Stack(title, t)
 }
 
+// value shows an alert's value against its threshold in the metric's unit:
+// latencies arrive in seconds and read best in ms, rates as percentages.
 func value(a engine.Alert) string {
-	switch {
-	case strings.Contains(strings.ToLower(a.Name), "latency"):
-		return fmt.Sprintf("%.0f > %.0f ms", a.Value, a.Threshold)
-	case a.Threshold < 1 && strings.Contains(strings.ToLower(a.Name), "error"):
-		return format.Pct(a.Value) + " > " + format.Pct(a.Threshold)
+	op := a.Op
+	if op == "" {
+		op = ">"
 	}
-	return fmt.Sprintf("%.2f > %.2f", a.Value, a.Threshold)
+	name := strings.ToLower(a.Metric + " " + a.Name)
+	switch {
+	case strings.Contains(name, "latency"):
+		return format.MS(a.Value*1000) + " " + op + " " + format.MS(a.Threshold*1000)
+	case strings.Contains(name, "rate") || strings.Contains(name, "share") || strings.Contains(name, "usage"):
+		return format.Pct(a.Value) + " " + op + " " + format.Pct(a.Threshold)
+	}
+	return fmt.Sprintf("%.2f %s %.2f", a.Value, op, a.Threshold)
 }
 
 func (p *Page) events(w, h int) string {
