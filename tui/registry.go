@@ -5,6 +5,7 @@ import (
 	"carvision/tui/pages/config"
 	"carvision/tui/pages/drift"
 	"carvision/tui/pages/logs"
+	"carvision/tui/pages/market"
 	"carvision/tui/pages/models"
 	"carvision/tui/pages/monitor"
 	"carvision/tui/pages/overview"
@@ -36,4 +37,5 @@ var Registry = []Entry{
 	{Key: "6", Aliases: []string{"m", "versions"}, New: models.New},
 	{Key: "7", Aliases: []string{"log"}, New: logs.New},
 	{Key: "8", Aliases: []string{"cfg"}, New: config.New},
+	{Key: "0", Aliases: []string{"mkt"}, New: market.New},
 }

@@ -410,6 +410,9 @@ func TestDriftExitCodes(t *testing.T) {
 
 func TestReproTwiceThenModels(t *testing.T) {
 	dir := project(t)
+	if err := os.MkdirAll(filepath.Join(dir, "data", "raw"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	ok(t, dir, "gen-data", "--rows", "1500", "--seed", "5", "--out", filepath.Join(dir, "data", "raw", "vehicles_us.csv"))
 
 	var first struct {

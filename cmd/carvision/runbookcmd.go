@@ -43,9 +43,20 @@ func runbookKit(ctx context.Context, e *local.Engine) (*runbook.Library, *runboo
 	return lib, runbook.NewRunner(env, storerec.New(e.Store())), nil
 }
 
-// addRunbookPage gives the console its Runbooks page (key 9).
+// addRunbookPage gives the console its Runbooks page (key 9), before Market
+// (key 0) so that tab follows the number row.
 func addRunbookPage(lib *runbook.Library, r *runbook.Runner) {
-	tui.Registry = append(tui.Registry, tui.Entry{Key: "9", Aliases: []string{"rb", "runbook"}, New: runbooks.New(lib, r)})
+	e := tui.Entry{Key: "9", Aliases: []string{"rb", "runbook"}, New: runbooks.New(lib, r)}
+	for i, x := range tui.Registry {
+		if x.Key == "9" {
+			return
+		}
+		if x.Key == "0" {
+			tui.Registry = append(tui.Registry[:i:i], append([]tui.Entry{e}, tui.Registry[i:]...)...)
+			return
+		}
+	}
+	tui.Registry = append(tui.Registry, e)
 }
 
 func newRunbookCmd() *cobra.Command {

@@ -514,3 +514,85 @@ func TestFastPredictMatchesReferenceOnOddInputs(t *testing.T) {
 		}
 	}
 }
+
+func TestTrainEdgeCases(t *testing.T) {
+	nan := math.NaN()
+	cases := []struct {
+		name  string
+		m     Matrix
+		y     []float64
+		check func(t *testing.T, f *Forest)
+	}{
+		{"one row", Matrix{Rows: 1, Cols: 1, Data: []float64{3}, Kinds: []Kind{Numeric}, NumCats: []int{0}}, []float64{42},
+			func(t *testing.T, f *Forest) {
+				if got := f.Predict([]float64{0}); got != 42 {
+					t.Errorf("predict %v, want 42", got)
+				}
+			}},
+		{"constant target", Matrix{Rows: 100, Cols: 1, Data: seq(100), Kinds: []Kind{Numeric}, NumCats: []int{0}}, fill(100, 7),
+			func(t *testing.T, f *Forest) {
+				if len(f.SplitFeature) != 0 || f.Predict([]float64{5}) != 7 {
+					t.Errorf("%d splits, predict %v", len(f.SplitFeature), f.Predict([]float64{5}))
+				}
+			}},
+		{"all-NaN column beside a useful one", Matrix{Rows: 100, Cols: 2, Data: interleave(fill(100, nan), seq(100)), Kinds: []Kind{Numeric, Numeric}, NumCats: []int{0, 0}}, seq(100),
+			func(t *testing.T, f *Forest) {
+				if imp := f.FeatureImportance(); imp[0] != 0 || imp[1] <= 0 {
+					t.Errorf("importance %v", imp)
+				}
+			}},
+		{"single category", Matrix{Rows: 50, Cols: 1, Data: fill(50, 0), Kinds: []Kind{Categorical}, NumCats: []int{3}}, seq(50),
+			func(t *testing.T, f *Forest) {
+				if v := f.Predict([]float64{2}); math.Abs(v-24.5) > 1e-9 {
+					t.Errorf("predict %v, want the mean 24.5", v)
+				}
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := DefaultParams()
+			p.Trees, p.MinDataInLeaf = 5, 5
+			f := mustTrain(t, tc.m, tc.y, nil, nil, p)
+			if f.NumTrees() != 5 {
+				t.Fatalf("%d trees", f.NumTrees())
+			}
+			tc.check(t, f)
+			b, err := f.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g Forest
+			if err := g.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+			var buf strings.Builder
+			if err := f.WriteLightGBM(&buf); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func seq(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = float64(i)
+	}
+	return v
+}
+
+func fill(n int, x float64) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = x
+	}
+	return v
+}
+
+func interleave(a, b []float64) []float64 {
+	v := make([]float64, 0, 2*len(a))
+	for i := range a {
+		v = append(v, a[i], b[i])
+	}
+	return v
+}

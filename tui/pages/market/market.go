@@ -106,7 +106,7 @@ func (p *Page) Bindings() []keys.Binding {
 	return []keys.Binding{
 		{Action: Edit, Keys: []string{"f"}, Short: "filter", Help: "edit the market filter: price 5000-30000 · year 2005-2015 · brands ford,toyota · ref 2020 (enter applies, esc cancels)", Scope: ID, Hint: true},
 		{Action: Clear, Keys: []string{"x"}, Short: "clear", Help: "clear the market filter (every cleaned listing, current reference year)", Scope: ID, Hint: true},
-		{Action: Reload, Keys: []string{"r"}, Short: "refresh", Help: "recompute the market report with the current filter", Scope: ID, Hint: true},
+		{Action: Reload, Keys: []string{"r"}, Short: "reload", Help: "recompute the market report with the current filter", Scope: ID, Hint: true},
 		{Action: NextPanel, Keys: []string{"v", "right", "l"}, Short: "panel", Help: "next panel (depreciation, brands, opportunities) on narrow screens", Scope: ID, Hint: true},
 		{Action: PrevPanel, Keys: []string{"left", "h"}, Short: "prev panel", Help: "previous panel on narrow screens", Scope: ID},
 	}
