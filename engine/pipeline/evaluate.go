@@ -127,14 +127,14 @@ func Evaluate(ctx context.Context, s Settings, m *model.Model, clean, test *data
 			rep.Rows.Valid++
 		}
 	}
-	rep.Rows.Raw = clean.Len()
+	rep.Rows.Raw = clean.Len() // a lower bound: the repro's evaluate stage sets the raw file's count
 	rep.Model = ModelSummary{ID: m.ID, Kind: m.Kind, Trees: m.Forest.NumTrees()}
 	for _, f := range m.Spec.Features {
 		rep.Model.Features = append(rep.Model.Features, f.Name)
 	}
 	rep.FitSeconds = m.Metrics["fit_seconds"]
 	if s.TemporalFrac > 0 {
-		t, err := backtest(ctx, s, clean)
+		t, err := backtest(ctx, s, clean, m.Forest.NumTrees())
 		if err != nil {
 			return rep, fmt.Errorf("evaluate: backtest: %w", err)
 		}
@@ -146,7 +146,11 @@ func Evaluate(ctx context.Context, s Settings, m *model.Model, clean, test *data
 // backtest trains on listings posted before the cut date and scores the
 // newest slice: a genuinely out-of-time check, unlike the original's
 // in-sample "temporal" metrics.
-func backtest(ctx context.Context, s Settings, clean *dataset.Frame) (*Temporal, error) {
+//
+// It reuses the evaluated model's tree count instead of early stopping
+// again: the same capacity, one fit, and no rows of the newer slice are
+// used to choose anything.
+func backtest(ctx context.Context, s Settings, clean *dataset.Frame, trees int) (*Temporal, error) {
 	cut, before, after, err := split.TimeCut(clean, s.TemporalFrac)
 	if err != nil {
 		return nil, err
@@ -158,7 +162,13 @@ func backtest(ctx context.Context, s Settings, clean *dataset.Frame) (*Temporal,
 	// Hold out the last 20% of the older rows (by the same hash split) for early stopping.
 	parts := split.Assign(old, s.Seed, 0.2, 0)
 	tr, va := split.Indices(parts, split.Train), split.Indices(parts, split.Valid)
-	m, err := Fit(ctx, s, old.Select(tr), old.Select(va), nil)
+	bs := s
+	bs.Refit = false
+	bs.GBDT.EarlyStoppingRounds, bs.RF.EarlyStoppingRounds = 0, 0
+	if trees > 0 {
+		bs.GBDT.Trees, bs.RF.Trees = trees, trees
+	}
+	m, err := Fit(ctx, bs, old.Select(tr), old.Select(va), nil)
 	if err != nil {
 		return nil, err
 	}
