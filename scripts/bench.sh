@@ -79,4 +79,10 @@ if [ -x "$SHARED_BENCH/http_compare.sh" ] && command -v wrk >/dev/null; then
   say ""; say "## HTTP /predict vs the FastAPI peer"; say '```'; cat "$OUT/http.txt" >>"$summary"; say '```'
   say "server peak RSS under load: $((rss/1024)) MB"
 fi
+if command -v tmux >/dev/null; then
+  echo "== console and SSH"
+  say ""; say "## console and SSH"; say '```'
+  scripts/bench_console.sh 2>&1 | tee -a "$summary"
+  say '```'
+fi
 echo "summary: $summary"

@@ -16,7 +16,7 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var addr, modelFile, sshAddr, authKeys, hostKey string
-	var readonly bool
+	var readonly, demoOn bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the HTTP API (and the console over SSH with --ssh)",
@@ -36,6 +36,11 @@ func newServeCmd() *cobra.Command {
 				return exit(2, err)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "carvision API on http://%s (health /health, metrics /metrics)\n", at)
+			if demoOn {
+				if err := e.SetDemo(ctx, true); err != nil {
+					return exit(2, err)
+				}
+			}
 			if lib, runner, err := runbookKit(ctx, e); err == nil {
 				addRunbookPage(lib, runner)
 			} else {
@@ -65,6 +70,7 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&authKeys, "authorized-keys", "", "authorized_keys file for SSH (default ssh.authorized_keys_path)")
 	cmd.Flags().StringVar(&hostKey, "host-key", "", "SSH host key path (default ssh.host_key_path)")
 	cmd.Flags().BoolVar(&readonly, "readonly", false, "refuse every state-changing action")
+	cmd.Flags().BoolVar(&demoOn, "demo", false, "send scripted demo traffic to this API (for trying the console)")
 	return cmd
 }
 
