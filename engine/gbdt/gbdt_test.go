@@ -596,3 +596,32 @@ func interleave(a, b []float64) []float64 {
 	}
 	return v
 }
+
+func TestConcurrentFirstUse(t *testing.T) {
+	m, y := carsLike(2000, 71)
+	f := mustTrain(t, m, y, nil, nil, DefaultParams())
+	want := make([]float64, 50)
+	results := make(chan []float64, 4)
+	for range 4 {
+		go func() {
+			out := make([]float64, 50)
+			sh := make([]float64, m.Cols)
+			for i := range out {
+				out[i] = f.Predict(m.Row(i))
+				f.Contributions(m.Row(i), sh)
+			}
+			results <- out
+		}()
+	}
+	for i := range want {
+		want[i] = f.Predict(m.Row(i))
+	}
+	for range 4 {
+		got := <-results
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("row %d: %v != %v", i, got[i], want[i])
+			}
+		}
+	}
+}

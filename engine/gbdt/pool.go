@@ -3,6 +3,7 @@ package gbdt
 import (
 	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // task is one parallel loop body; run(i) handles item i. Learner jobs are
@@ -36,11 +37,18 @@ type pool struct {
 	next     atomic.Int64
 	sleeping []atomic.Bool
 	wake     []chan struct{}
+	// On a busy machine a helper can be descheduled in the middle of an
+	// item and the caller then waits a whole OS time slice. When a wait
+	// is long compared with the section, the caller works alone for the
+	// next soloSections sections, then tries the helpers again.
+	sections  uint64
+	soloUntil uint64
 }
 
 const (
-	stateClosed = 1 << 16
-	stateCount  = stateClosed - 1
+	stateClosed  = 1 << 16
+	stateCount   = stateClosed - 1
+	soloSections = 256
 	// spinIters is how long an idle helper polls before parking (~0.2-0.5 ms):
 	// longer than the sequential work between sections of one Train, so
 	// helpers park only when training pauses or ends. A parked helper is
@@ -125,7 +133,8 @@ func (p *pool) run(n int, t task) {
 	if n <= 0 {
 		return
 	}
-	if p.threads == 1 || n == 1 {
+	p.sections++
+	if p.threads == 1 || n == 1 || p.sections < p.soloUntil {
 		for i := range n {
 			t.run(i)
 		}
@@ -143,7 +152,9 @@ func (p *pool) run(n int, t task) {
 			}
 		}
 	}
+	start := time.Now()
 	p.drain()
+	drained := time.Now()
 	// close the section, then wait for helpers inside to finish their items
 	for {
 		s := p.state.Load()
@@ -155,6 +166,9 @@ func (p *pool) run(n int, t task) {
 		if i > 1000 {
 			runtime.Gosched()
 		}
+	}
+	if wait := time.Since(drained); wait > 200*time.Microsecond && wait > drained.Sub(start) {
+		p.soloUntil = p.sections + soloSections
 	}
 	p.cur = nil
 }

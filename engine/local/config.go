@@ -61,7 +61,7 @@ func (e *Engine) applyConfig(c *config.Config, err error) {
 	}
 	e.cfg, e.cfgErr, e.cfgLine, e.appliedAt = c, nil, 0, e.now()
 	e.cfgMu.Unlock()
-	e.reg.Gate = e.newRegistry(c).Gate
+	e.reg.SetGate(e.newRegistry(c).Gate)
 	e.log.Info("config applied", "path", e.cfgPath)
 	e.Publish("config", "", "config applied")
 	if e.serving != nil {

@@ -109,11 +109,11 @@ func loadConfig(path string) (*config.Config, string, string, error) {
 }
 
 func (e *Engine) newRegistry(cfg *config.Config) *registry.Registry {
-	s := pipeline.FromConfig(cfg, e.root)
 	return &registry.Registry{
 		Store: e.st,
 		Gate:  registry.Gate{MinR2: cfg.Gate.MinR2, MaxRMSE: cfg.Gate.MaxRMSE, MaxRegression: cfg.Gate.MaxRegression},
 		TestRows: func() (*dataset.Frame, error) {
+			s := e.Settings() // the config in force, not the one at Open
 			return dataset.Load(s.Abs(filepath.Join(s.ProcessedDir, "test.csv")))
 		},
 	}

@@ -211,6 +211,9 @@ func TestEngineServesReloadsRetrainsAndSwaps(t *testing.T) {
 		if st.Valid || st.Line != badLine || st.Error == "" || !strings.Contains(st.Text, "trees: lots") {
 			t.Fatalf("config state %+v", st)
 		}
+		if now, _ := e.Config(ctx); now.Valid || now.Line != badLine || now.Path != cfgPath {
+			t.Fatalf("Config() after a refused reload: %+v", now)
+		}
 		if st.AppliedAt != before.AppliedAt || e.Settings().GBDT.Trees != 40 {
 			t.Fatalf("the refused config was applied: trees %d", e.Settings().GBDT.Trees)
 		}
@@ -326,6 +329,12 @@ func TestEngineServesReloadsRetrainsAndSwaps(t *testing.T) {
 		if h := health(t, e); h.Status != "healthy" || h.ModelVersion != "v2" {
 			t.Fatalf("after promoting v2: %+v", h)
 		}
+		snap, _ := e.Snapshot(ctx, time.Minute)
+		if !slices.ContainsFunc(snap.Events, func(ev engine.Event) bool {
+			return ev.Kind == "promote" && ev.Actor == "op" && ev.Message == "v2 promoted to champion"
+		}) {
+			t.Errorf("the promotion is not among the recent events: %+v", snap.Events)
+		}
 		if code, h := httpHealth(t, addr); code != http.StatusOK || h.ModelVersion != "v2" {
 			t.Fatalf("GET /health after the swap: %d %+v", code, h)
 		}
@@ -361,4 +370,46 @@ func TestEngineServesReloadsRetrainsAndSwaps(t *testing.T) {
 			t.Fatalf("idle retrain's last event %+v", last)
 		}
 	})
+}
+
+// The gate's regression check scores champion and challenger on the test
+// split of the config in force, also after a reload moved the processed folder.
+func TestGateUsesTheTestRowsOfTheConfigInForce(t *testing.T) {
+	dir, cfgPath := project(t)
+	ctx := context.Background()
+	e, err := local.Open(ctx, local.Options{ConfigPath: cfgPath, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.EnsureChampion(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	moved := strings.Replace(testConfig, "seed: 42\n", "seed: 42\npaths:\n  processed_dir: data/processed-v2\n", 1)
+	writeConfig(t, cfgPath, moved)
+	if _, err := e.ReloadConfig(ctx, engine.ActionRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	op := engine.ActionRequest{Actor: engine.Actor{Name: "op", Role: "operator"}}
+	ch, err := e.Retrain(ctx, engine.RetrainRequest{ActionRequest: op})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := drain(t, ch); last[len(last)-1].Version != "2" {
+		t.Fatalf("retrain: %+v", last[len(last)-1])
+	}
+	// The old split is gone; the gate must not need it.
+	if err := os.RemoveAll(filepath.Join(dir, "data", "processed")); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.CompareModels(ctx, "1", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(d.Gate.Reasons, func(r string) bool { return strings.Contains(r, "could not compare") }) {
+		t.Fatalf("the gate read the old processed folder: %q", d.Gate.Reasons)
+	}
+	if !slices.ContainsFunc(d.Gate.Reasons, func(r string) bool { return strings.Contains(r, "on the same") }) {
+		t.Fatalf("the gate did not compare on shared rows: %q", d.Gate.Reasons)
+	}
 }

@@ -66,12 +66,13 @@ func checkLock(t *testing.T, s pipeline.Settings, stages []string) *pipeline.Loc
 	if !slices.Equal(names, stages) {
 		t.Fatalf("lock stages %v, want %v in that order", names, stages)
 	}
+	pd, ad := filepath.ToSlash(s.ProcessedDir)+"/", filepath.ToSlash(s.ArtifactsDir)+"/"
 	wantOuts := map[string][]string{
-		"validate": {"artifacts/validate.json"},
-		"clean":    {"data/processed/clean.csv", "artifacts/clean_report.json"},
-		"split":    {"data/processed/train.csv", "data/processed/valid.csv", "data/processed/test.csv"},
-		"train":    {"artifacts/model.cvm"},
-		"evaluate": {"artifacts/metrics.json"},
+		"validate": {ad + "validate.json"},
+		"clean":    {pd + "clean.csv", ad + "clean_report.json"},
+		"split":    {pd + "train.csv", pd + "valid.csv", pd + "test.csv"},
+		"train":    {ad + "model.cvm"},
+		"evaluate": {ad + "metrics.json"},
 		"register": nil,
 	}
 	wantParams := map[string]string{
@@ -239,6 +240,10 @@ func TestReproReRunsOnlyWhatChanged(t *testing.T) {
 		},
 			ran:    []string{"clean"},
 			dryWhy: map[string]string{"clean": "modified output artifacts/clean_report.json"}},
+		{name: "processed folder moved", change: func(s *pipeline.Settings) { s.ProcessedDir = "data/processed2" },
+			ran: []string{"clean", "split", "train", "evaluate", "register"},
+			dryWhy: map[string]string{"validate": "", "clean": "changed outs: data/processed2/clean.csv, artifacts/clean_report.json",
+				"split": "upstream stage clean will run", "train": "upstream stage split will run"}},
 		{name: "force", force: true, ran: stageOrder},
 	}
 	for _, st := range steps {
@@ -300,7 +305,7 @@ func TestReproWithoutRegistrarOrLock(t *testing.T) {
 	synthetic := readFile(t, s.Abs(pipeline.SynthPath))
 	// The synthetic default is deterministic: same rows, same bytes.
 	other := t.TempDir()
-	repro(t, pipeline.Options{Settings: func() pipeline.Settings { o := smallSettings(other); o.GBDT.Trees = 5; return o }(), NoLock: true, DryRun: false})
+	repro(t, pipeline.Options{Settings: func() pipeline.Settings { o := smallSettings(other); o.GBDT.Trees = 5; return o }(), NoLock: true})
 	if !bytes.Equal(readFile(t, filepath.Join(other, pipeline.SynthPath)), synthetic) {
 		t.Fatal("the synthetic default differs between two projects")
 	}
@@ -309,8 +314,9 @@ func TestReproWithoutRegistrarOrLock(t *testing.T) {
 	}
 	for _, f := range []string{"data/processed/train.csv", "data/processed/valid.csv", "data/processed/test.csv"} {
 		b := readFile(t, filepath.Join(root, f))
-		if !bytes.HasPrefix(b, []byte("row_id,")) && !bytes.Contains(b[:bytes.IndexByte(b, '\n')], []byte("row_id")) {
-			t.Fatalf("%s header lacks row_id: %q", f, b[:bytes.IndexByte(b, '\n')])
+		header, _, _ := bytes.Cut(b, []byte("\n"))
+		if !slices.Contains(strings.Split(string(header), ","), "row_id") {
+			t.Fatalf("%s header lacks row_id: %q", f, header)
 		}
 	}
 }
@@ -426,5 +432,37 @@ func TestMetricsCountRowsAtEachStage(t *testing.T) {
 	}
 	if m["test.rmse"] >= m["baseline.rmse"] {
 		t.Errorf("the model (RMSE %v) does not beat the median baseline (%v)", m["test.rmse"], m["baseline.rmse"])
+	}
+}
+
+// carvision.lock is committed like dvc.lock: a clone of the project in
+// another folder finds every stage up to date.
+func TestLockSurvivesMovingTheProject(t *testing.T) {
+	a := t.TempDir()
+	writeRaw(t, a, 1500, 1)
+	repro(t, pipeline.Options{Settings: smallSettings(a), Registrar: newFakeRegistrar()})
+	b := filepath.Join(t.TempDir(), "clone", "of", "project")
+	err := filepath.WalkDir(a, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(a, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(b, rel), 0o755)
+		}
+		return os.WriteFile(filepath.Join(b, rel), readFile(t, p), 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := smallSettings(b)
+	dry := repro(t, pipeline.Options{Settings: s, DryRun: true})
+	for _, st := range dry.Stages {
+		if st.Status != "up-to-date" {
+			t.Errorf("in the clone: %s %s (%s)", st.Name, st.Status, st.Why)
+		}
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(a, "carvision.lock")), readFile(t, filepath.Join(b, "carvision.lock"))) {
+		t.Fatal("the copy changed the lock")
 	}
 }

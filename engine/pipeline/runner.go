@@ -178,7 +178,8 @@ func Repro(ctx context.Context, opt Options) (*Result, error) {
 			return fail(stg.name, err)
 		}
 		params := stg.params(s)
-		key := stageKey(stg.code, deps, params)
+		// Paths relative to the root: a project cloned elsewhere keeps its keys.
+		key := stageKey(stg.code, relHashes(s, deps), params)
 		why := st.why(stg, key, deps, params)
 		if opt.Force {
 			why = "forced"
@@ -293,6 +294,18 @@ func (st *state) why(stg stage, key string, deps []FileHash, params map[string]s
 			return "inputs changed"
 		}
 		return strings.Join(parts, "; ")
+	}
+	// Outputs moved (a new processed_dir or artifacts_dir): the stage must
+	// write them where the next stage will look.
+	var want, had []string
+	for _, p := range stg.outs(st) {
+		want = append(want, st.s.rel(p))
+	}
+	for _, o := range prev.Outs {
+		had = append(had, o.Path)
+	}
+	if !slices.Equal(want, had) {
+		return "changed outs: " + strings.Join(want, ", ")
 	}
 	for _, o := range prev.Outs {
 		h, err := HashFile(st.s.Abs(o.Path))

@@ -26,8 +26,10 @@ func TestFromConfig(t *testing.T) {
 			if s.Filters != prep.DefaultFilters() || s.Seed != 42 || s.DatasetYear != 2019 || s.Target != "sqrt" || s.Model != "gbdt" {
 				t.Errorf("settings %+v", s)
 			}
-			if s.GBDT.Trees != 3000 || s.GBDT.LearningRate != 0.05 || s.GBDT.NumLeaves != 127 || s.GBDT.MaxDepth != -1 {
-				t.Errorf("gbdt %+v (max_depth 0 means no limit: -1)", s.GBDT)
+			g := config.Default().Training.GBDT
+			if s.GBDT.Trees != g.Trees || s.GBDT.LearningRate != g.LearningRate || s.GBDT.NumLeaves != g.NumLeaves ||
+				s.GBDT.EarlyStoppingRounds != g.EarlyStoppingRounds || s.GBDT.Mode != "gbdt" || g.MaxDepth != 0 || s.GBDT.MaxDepth != -1 {
+				t.Errorf("gbdt %+v from %+v (max_depth 0 means no limit: -1)", s.GBDT, g)
 			}
 			if s.Bootstrap != 200 || s.TemporalFrac != 0.2 || s.SegmentMinN != 30 {
 				t.Errorf("evaluation: bootstrap %d temporal %v segments %d", s.Bootstrap, s.TemporalFrac, s.SegmentMinN)

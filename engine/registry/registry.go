@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"carvision/engine"
 	"carvision/engine/dataset"
@@ -36,10 +37,26 @@ type Gate struct {
 // Registry implements pipeline.Registrar and the promotion policy.
 type Registry struct {
 	Store *store.Store
-	Gate  Gate
+	// Gate is read under mu: a config reload replaces it (SetGate) while
+	// promotions run.
+	Gate Gate
+	mu   sync.RWMutex
 	// TestRows loads the rows both models are scored on for the regression
 	// check (the current test split).
 	TestRows func() (*dataset.Frame, error)
+}
+
+// SetGate replaces the gate (a config reload), safely against running checks.
+func (r *Registry) SetGate(g Gate) {
+	r.mu.Lock()
+	r.Gate = g
+	r.mu.Unlock()
+}
+
+func (r *Registry) gate() Gate {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.Gate
 }
 
 // StartRun records a new running run.
@@ -126,16 +143,17 @@ func (r *Registry) Check(ctx context.Context, version string) (engine.GateResult
 	ok := func(format string, args ...any) {
 		res.Reasons = append(res.Reasons, "✓ "+fmt.Sprintf(format, args...))
 	}
+	gate := r.gate()
 	r2, rmse := cand.Metrics["test.r2"], cand.Metrics["test.rmse"]
-	if r2 >= r.Gate.MinR2 {
-		ok("R² %.4f ≥ %.2f", r2, r.Gate.MinR2)
+	if r2 >= gate.MinR2 {
+		ok("R² %.4f ≥ %.2f", r2, gate.MinR2)
 	} else {
-		fail("R² %.4f < %.2f", r2, r.Gate.MinR2)
+		fail("R² %.4f < %.2f", r2, gate.MinR2)
 	}
-	if rmse <= r.Gate.MaxRMSE {
-		ok("RMSE %.0f ≤ %.0f", rmse, r.Gate.MaxRMSE)
+	if rmse <= gate.MaxRMSE {
+		ok("RMSE %.0f ≤ %.0f", rmse, gate.MaxRMSE)
 	} else {
-		fail("RMSE %.0f > %.0f", rmse, r.Gate.MaxRMSE)
+		fail("RMSE %.0f > %.0f", rmse, gate.MaxRMSE)
 	}
 	champ, has, err := r.Resolve(ctx, Champion)
 	if err != nil {
@@ -150,7 +168,7 @@ func (r *Registry) Check(ctx context.Context, version string) (engine.GateResult
 		fail("could not compare with champion v%s: %v", champ.Version, err)
 		return res, nil
 	}
-	tol := r.Gate.MaxRegression
+	tol := gate.MaxRegression
 	if b.RMSE <= a.RMSE*(1+tol) {
 		ok("RMSE %.0f vs champion v%s %.0f on the same %d rows (tolerance %.1f%%)", b.RMSE, champ.Version, a.RMSE, n, 100*tol)
 	} else {

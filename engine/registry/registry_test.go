@@ -435,3 +435,27 @@ func TestDiffVersions(t *testing.T) {
 		t.Fatalf("diff with an unknown version: %v", err)
 	}
 }
+
+// A config reload replaces the gate while promotions may be checking it.
+func TestSetGateWhileChecking(t *testing.T) {
+	good, _, _ := fixtures(t)
+	e := newEnv(t, registry.Gate{MinR2: 0.7, MaxRMSE: 6000})
+	v := e.register(good, map[string]float64{"test.r2": 0.8, "test.rmse": 3000})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 20; i++ {
+			e.reg.SetGate(registry.Gate{MinR2: 0.9, MaxRMSE: 6000})
+		}
+	}()
+	for i := 0; i < 20; i++ {
+		if _, err := e.reg.Check(e.ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if g, _ := e.reg.Check(e.ctx, v); g.Pass || !hasReason(g, "✗", "R² 0.8000 < 0.90") {
+		t.Fatalf("the new gate is not in force: %+v", g)
+	}
+}
