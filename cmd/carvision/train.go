@@ -178,6 +178,9 @@ func newGenDataCmd() *cobra.Command {
 			if out == "" {
 				return errorf("gen-data needs --out CSV")
 			}
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+				return exit(1, err)
+			}
 			if err := synth.Generate(rows, seed).WriteCSVFile(out, false); err != nil {
 				return exit(1, err)
 			}

@@ -413,8 +413,12 @@ func TestMetricsCountRowsAtEachStage(t *testing.T) {
 	writeRaw(t, root, 1500, 1)
 	s := smallSettings(root)
 	s.Filters.MinYear = 2005 // drop some rows so raw and clean differ
+	s.TemporalFrac = 0.2     // and run the out-of-time backtest once
 	res := repro(t, pipeline.Options{Settings: s, NoLock: true})
 	m := res.Metrics
+	if !(m["temporal.rmse"] > 0) || !(m["bootstrap.delta_rmse_ci95_low"] <= m["bootstrap.delta_rmse_ci95_high"]) {
+		t.Errorf("backtest RMSE %v, bootstrap CI [%v, %v]", m["temporal.rmse"], m["bootstrap.delta_rmse_ci95_low"], m["bootstrap.delta_rmse_ci95_high"])
+	}
 	raw, clean := m["rows.raw"], m["rows.clean"]
 	if raw != 1500 {
 		t.Errorf("rows.raw = %v, want the raw file's 1500 rows", raw)
