@@ -75,19 +75,41 @@ func (e *Engine) LogInfo() (logging.FileInfo, error) {
 }
 
 type marketCache struct {
-	mu    sync.Mutex
-	hash  string
-	frame *dataset.Frame
+	mu      sync.Mutex
+	hash    string
+	frame   *dataset.Frame
+	reports map[string]engine.MarketReport // by filter, for the current hash
 }
 
 // Market implements engine.Client: the analysis of the cleaned listings of
-// the last repro, the frame cached per content hash.
+// the last repro, cached per data hash and filter (every console and
+// /market/summary asks for the same few reports).
 func (e *Engine) Market(ctx context.Context, f engine.MarketFilter) (engine.MarketReport, error) {
 	frame, err := e.cleanFrame()
 	if err != nil {
 		return engine.MarketReport{}, err
 	}
-	return market.Analyze(frame, f)
+	key, _ := json.Marshal(f)
+	if f.Year == 0 {
+		key = append(key, e.now().Format("2006")...) // the reference year moves on 1 January
+	}
+	e.market.mu.Lock()
+	rep, ok := e.market.reports[string(key)]
+	e.market.mu.Unlock()
+	if ok {
+		return rep, nil
+	}
+	rep, err = market.Analyze(frame, f)
+	if err != nil {
+		return rep, err
+	}
+	e.market.mu.Lock()
+	if e.market.reports == nil || len(e.market.reports) > 64 {
+		e.market.reports = map[string]engine.MarketReport{}
+	}
+	e.market.reports[string(key)] = rep
+	e.market.mu.Unlock()
+	return rep, nil
 }
 
 func (e *Engine) cleanFrame() (*dataset.Frame, error) {
@@ -106,7 +128,7 @@ func (e *Engine) cleanFrame() (*dataset.Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.market.hash, e.market.frame = h.SHA256, f
+	e.market.hash, e.market.frame, e.market.reports = h.SHA256, f, nil
 	return f, nil
 }
 

@@ -259,6 +259,7 @@ func (s *serving) stop() {
 // alerts, without serving HTTP (commands such as `status` use it).
 func (e *Engine) Start(ctx context.Context) error {
 	e.watchConfig(ctx)
+	e.watchInputs(ctx)
 	return e.serving.start(ctx)
 }
 
