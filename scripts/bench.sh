@@ -17,14 +17,20 @@ say() { echo "$*" | tee -a "$summary"; }
 say "# CarVision bench $(date -u +%FT%TZ) on $(nproc) cores"
 say ""
 
-echo "== Go benchmarks (count $COUNT; medians below)"
-CARVISION_REAL_DATA=$(realpath "$REAL" 2>/dev/null || true) \
-  go test -run '^$' -bench . -benchmem -count "$COUNT" -timeout 60m ./engine/... ./tui/... ./runbook/... | tee "$OUT/go.txt"
-say "## Go benchmarks (median of $COUNT)"
+if [ "${SKIP_GO:-0}" != 1 ] || [ ! -s "$OUT/go.txt" ]; then
+  echo "== Go benchmarks (count $COUNT; medians below)"
+  CARVISION_REAL_DATA=$(realpath "$REAL" 2>/dev/null || true) \
+    go test -run '^$' -bench . -benchmem -count "$COUNT" -timeout 60m ./engine/... ./tui/... ./runbook/... | tee "$OUT/go.txt"
+fi
+say "## Go benchmarks (median of $COUNT runs, ns/op)"
 say ""
 say '```'
-awk '/^Benchmark/ { name=$1; for (i=2;i<=NF;i++) if ($(i+1)=="ns/op") { v[name]=v[name]" "$i } }
-     END { for (n in v) { split(substr(v[n],2), a, " "); m=asort(a); printf "%-60s %14.0f ns/op\n", n, a[int((m+1)/2)] } }' "$OUT/go.txt" | sort | tee -a "$summary"
+# name value pairs, sorted, then the middle value of each name (portable awk).
+awk '/^Benchmark/ { for (i = 2; i < NF; i++) if ($(i+1) == "ns/op") print $1, $i }' "$OUT/go.txt" |
+  sort -k1,1 -k2,2g |
+  awk '{ if ($1 != name) { if (name != "") print name, v[int((n+1)/2)]; name = $1; n = 0 } v[++n] = $2 }
+       END { if (name != "") print name, v[int((n+1)/2)] }' |
+  awk '{ printf "%-60s %16s\n", $1, $2 }' | tee -a "$summary"
 say '```'
 
 if [ ! -f "$REAL" ]; then
