@@ -27,7 +27,7 @@ tmux -L "$S" new-session -d -s "$S" -x 120 -y 40 "cd $W && exec $BIN --config co
 until screen | grep -q "Recent events"; do sleep 0.01; done
 t1=$(date +%s%N)
 echo "console: launch to first frame $(( (t1 - t0) / 1000000 )) ms"
-pid=$(pgrep -f "console --addr 127.0.0.1:$port" | head -1)
+pid=$(pgrep -f "^$BIN --config config.yaml console" | head -1)
 a=$(cpu_ticks "$pid"); sleep "$DUR"; b=$(cpu_ticks "$pid")
 echo "console: idle CPU $(awk -v d=$((b-a)) -v hz=$hz -v t=$DUR 'BEGIN{printf "%.2f", 100*d/hz/t}')% of one core over ${DUR}s, RSS $(rss_mb "$pid") MB"
 tmux -L "$S" send-keys -t "$S" ":demo on" Enter

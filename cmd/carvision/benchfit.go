@@ -67,7 +67,7 @@ type peerRec struct {
 	RMSE    float64 `json:"rmse"`
 	MAE     float64 `json:"mae"`
 	R2      float64 `json:"r2"`
-	MAPE    float64 `json:"mape"`
+	MAPE    float64 `json:"mape_pct"`
 	P50ms   float64 `json:"single_ms_p50"`
 	Batch   float64 `json:"batch_rows_per_s"`
 	Skipped string  `json:"skipped"`
