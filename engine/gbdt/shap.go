@@ -19,14 +19,11 @@ const maxShapDepth = 1000
 
 var shapBufs sync.Pool
 
-// Contributions writes each feature's exact TreeSHAP value for row into out
-// (len >= NumFeatures; the first NumFeatures entries are overwritten) and
-// returns the base value (the model's expected output over the training
-// covers), so that base + Σ out = Predict(row). It uses the path-dependent
-// algorithm (Lundberg et al., Algorithm 2) with node training counts as
-// covers. On a short row or out, or an invalid forest, out is NaN-filled and
-// NaN returned.
-func (f *Forest) Contributions(row []float64, out []float64) (base float64) {
+// contributionsReference is Contributions by the path-dependent algorithm
+// (Lundberg et al., Algorithm 2) with node training counts as covers; it is
+// the fallback of the fast path and the tests' reference. On a short row or
+// out, or an invalid forest, out is NaN-filled and NaN returned.
+func (f *Forest) contributionsReference(row []float64, out []float64) (base float64) {
 	c := f.compiled()
 	nf := c.nfeat
 	if c.err != nil || len(row) < nf || len(out) < nf || c.maxDepth > maxShapDepth {
