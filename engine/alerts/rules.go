@@ -10,6 +10,7 @@
 package alerts
 
 import (
+	"carvision/engine/config"
 	"errors"
 	"fmt"
 	"math"
@@ -37,34 +38,11 @@ type Rule struct {
 }
 
 // Metric is a value rules may watch.
-type Metric struct {
-	Name     string
-	Unit     string
-	Windowed bool // accepts name[window]
-	Help     string
-}
+type Metric = config.Metric
 
-// metrics is what monitor, drift and serve produce (keep in sync with
-// config's list; a test checks it).
-var metrics = []Metric{
-	{"latency_p50", "seconds", true, "median request latency"},
-	{"latency_p95", "seconds", true, "95th percentile request latency"},
-	{"latency_p99", "seconds", true, "99th percentile request latency"},
-	{"latency_max", "seconds", true, "slowest request"},
-	{"request_rate", "requests/s", true, "throughput"},
-	{"error_rate_5xx", "share 0..1", true, "share of responses with status 5xx"},
-	{"error_rate_4xx", "share 0..1", true, "share of responses with status 4xx"},
-	{"in_flight", "requests", false, "requests being served now"},
-	{"health_ok", "0|1", false, "1 when /health answers 200"},
-	{"disk_usage", "share 0..1", false, "used share of the fuller of the data and log volumes"},
-	{"drift_detected", "0|1", false, "1 when the dataset drift verdict is drift"},
-	{"retrain_recommended", "0|1", false, "1 when the retrain rule holds (max PSI, many PSI, KS p)"},
-	{"drift_share", "share 0..1", false, "share of monitored features that drifted"},
-	{"drift_max_psi", "PSI", false, "largest per-feature PSI"},
-	{"out_of_range_share", "share 0..1", false, "share of requests outside the training range (newer model years)"},
-	{"model_reload_failed", "0|1", false, "1 while the last model reload was refused"},
-	{"config_reload_failed", "0|1", false, "1 while config.yaml on disk is invalid"},
-}
+// metrics is config's list: the one place where the watchable names live,
+// so config validation and rule evaluation cannot disagree.
+var metrics = config.KnownMetrics()
 
 // Metrics returns the metrics rules may name, in a stable order.
 func Metrics() []Metric { return slices.Clone(metrics) }
