@@ -349,7 +349,7 @@ func Default() *Config {
 			Features:        []string{},
 			TargetTransform: "sqrt",
 			Refit:           true,
-			RefitTreeFactor: 1.25,
+			RefitTreeFactor: 1,
 			GBDT: GBDT{
 				Trees:               2000,
 				LearningRate:        0.1,

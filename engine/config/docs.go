@@ -58,7 +58,7 @@ var docs = map[string]string{
 	"training.baseline":                       "Baseline the model is compared with (median of train prices).",
 	"training.target_transform":               "Scale the trees learn price on: sqrt (default; beat raw price on both RMSE and MAPE on the real data), none, or log.",
 	"training.refit":                          "After early stopping on valid, refit on train+valid with the chosen number of trees (the peers also fit on train+valid).",
-	"training.refit_tree_factor":              "Trees of the refit = best iteration × this (more rows support more trees).",
+	"training.refit_tree_factor":              "Trees of the refit = best iteration × this. 1 (default) keeps the early-stopped size: 1.25 gained 0.15 % RMSE on the real data for 25 % more fit and explain time.",
 	"training.features":                       "Model inputs; [] = the engine's chosen set. Names must exist after cleaning; not the target, not dropped.",
 	"training.gbdt":                           "Gradient boosting (LightGBM names and meanings). Tuned defaults; the lead may adjust.",
 	"training.gbdt.trees":                     "Maximum boosting rounds (early stopping may end sooner).",

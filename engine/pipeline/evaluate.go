@@ -163,7 +163,7 @@ func backtest(ctx context.Context, s Settings, clean *dataset.Frame, trees int) 
 	parts := split.Assign(old, s.Seed, 0.2, 0)
 	tr, va := split.Indices(parts, split.Train), split.Indices(parts, split.Valid)
 	bs := s
-	bs.Refit = false
+	bs.Refit, bs.scoreOnly = false, true
 	bs.GBDT.EarlyStoppingRounds, bs.RF.EarlyStoppingRounds = 0, 0
 	if trees > 0 {
 		bs.GBDT.Trees, bs.RF.Trees = trees, trees

@@ -46,6 +46,10 @@ type Settings struct {
 	Refit       bool
 	RefitFactor float64
 
+	// scoreOnly skips what only a served model needs (drift reference,
+	// interval calibration, market context): the backtest's model.
+	scoreOnly bool
+
 	Coverage     float64 // prediction interval coverage
 	Bootstrap    int     // resamples; 0 disables
 	BootSeed     int64
@@ -64,7 +68,7 @@ func DefaultSettings(root string) Settings {
 		ArtifactsDir: "artifacts", ModelsDir: "artifacts/models", LockPath: "carvision.lock",
 		SynthRows: 6000, SynthSeed: 42,
 		Seed: 42, DatasetYear: 2019, ValSize: 0.2, TestSize: 0.2, Filters: prep.DefaultFilters(),
-		DropColumns: []string{"price_per_mile", "price_category"}, Model: "gbdt", GBDT: gp, RF: rf, Target: "sqrt", Refit: true, RefitFactor: 1.25,
+		DropColumns: []string{"price_per_mile", "price_category"}, Model: "gbdt", GBDT: gp, RF: rf, Target: "sqrt", Refit: true, RefitFactor: 1,
 		Coverage: 0.8, Bootstrap: 200, BootSeed: 42, TemporalFrac: 0.2, SegmentMinN: 30,
 		SegmentCols: []string{"condition", "type", "model_year", "brand"},
 	}

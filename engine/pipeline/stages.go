@@ -342,7 +342,17 @@ func Fit(ctx context.Context, s Settings, train, valid *dataset.Frame, onProgres
 		}
 	}
 	fitSeconds := time.Since(t0).Seconds()
-
+	meta := model.Meta{
+		Kind: p.Mode, TrainedAt: time.Now().UTC().Truncate(time.Second), Spec: spec, Params: p,
+		DropColumns: s.DropColumns, Metrics: map[string]float64{"fit_seconds": fitSeconds},
+		RowsTrain: train.Len(), Filters: s.Filters, Target: s.Target,
+	}
+	if meta.Kind == "" {
+		meta.Kind = "gbdt"
+	}
+	if s.scoreOnly {
+		return model.New(meta, forest) // the backtest only scores: no serving context
+	}
 	ref := buildReference(spec, train, predValid)
 	conf, err := market.FitConformal(valid.Price, predValid, s.Coverage, true)
 	if err != nil {
@@ -351,15 +361,7 @@ func Fit(ctx context.Context, s Settings, train, valid *dataset.Frame, onProgres
 	prices := append(append([]float64{}, train.Price...), valid.Price...)
 	pi := market.NewPriceIndex(prices)
 	comps := market.NewComparables(both)
-	meta := model.Meta{
-		Kind: p.Mode, TrainedAt: time.Now().UTC().Truncate(time.Second), Spec: spec, Params: p,
-		DropColumns: s.DropColumns, Metrics: map[string]float64{"fit_seconds": fitSeconds},
-		Reference: ref, Conformal: &conf, Prices: &pi, Comparables: comps, RowsTrain: train.Len(),
-		Filters: s.Filters, Target: s.Target,
-	}
-	if meta.Kind == "" {
-		meta.Kind = "gbdt"
-	}
+	meta.Reference, meta.Conformal, meta.Prices, meta.Comparables = ref, &conf, &pi, comps
 	return model.New(meta, forest)
 }
 
