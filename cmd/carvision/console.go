@@ -67,11 +67,11 @@ func runConsole(cmd *cobra.Command, f consoleFlags) error {
 		return exit(2, err)
 	}
 	defer e.Close()
-	if err := bootstrap(ctx, e); err != nil {
-		return exit(1, err)
-	}
 	if opts.Theme == "" {
 		opts.Theme = e.ConsoleTheme()
+	}
+	if err := bootstrap(ctx, e, opts.Theme); err != nil {
+		return exit(1, err)
 	}
 	lib, runner, err := runbookKit(ctx, e)
 	if err != nil {
@@ -90,10 +90,34 @@ func runConsole(cmd *cobra.Command, f consoleFlags) error {
 	return tui.Run(ctx, e, opts)
 }
 
-// bootstrap trains a first champion when there is none, with a progress
-// line, then starts the engine's watchers.
-func bootstrap(ctx context.Context, e *local.Engine) error {
-	if err := e.EnsureChampion(ctx, progressPrinter(os.Stderr, false, isTerminal(os.Stderr))); err != nil {
+// bootstrap trains a first champion when there is none, drawing its
+// progress full-screen, then starts the engine's watchers.
+func bootstrap(ctx context.Context, e *local.Engine, themeName string) error {
+	if e.HasChampion(ctx) {
+		return e.Start(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := make(chan engine.PipelineEvent, 64)
+	done := make(chan error, 1)
+	go func() {
+		err := e.EnsureChampion(ctx, func(ev engine.PipelineEvent) {
+			if ev.Done {
+				events <- ev // the last event is never dropped
+				return
+			}
+			select {
+			case events <- ev:
+			default: // a slow screen loses progress ticks, not the outcome
+			}
+		})
+		close(events)
+		done <- err
+	}()
+	if err := tui.Bootstrap(ctx, cancel, e.DataSource(), events, themeName); err != nil {
+		return fmt.Errorf("first training: %w", err)
+	}
+	if err := <-done; err != nil {
 		return err
 	}
 	return e.Start(ctx)

@@ -389,3 +389,24 @@ func (e *Engine) ConfigSnapshot() *config.Config { return e.config() }
 
 // Abs resolves a path against the project root.
 func (e *Engine) Abs(p string) string { return e.abs(p) }
+
+// HasChampion reports whether a champion is registered (or a model file is
+// served directly).
+func (e *Engine) HasChampion(ctx context.Context) bool {
+	if e.opts.ModelFile != "" {
+		return true
+	}
+	_, ok, err := e.st.Alias(ctx, registry.Champion)
+	return err == nil && ok
+}
+
+// DataSource names the raw data a repro reads: the configured CSV, or the
+// synthetic default when it is absent.
+func (e *Engine) DataSource() string {
+	s := e.Settings()
+	p := s.Abs(s.DataPath)
+	if _, err := os.Stat(p); err == nil {
+		return s.DataPath
+	}
+	return fmt.Sprintf("synthetic default (%s absent): %d rows, seed %d", s.DataPath, s.SynthRows, s.SynthSeed)
+}

@@ -447,7 +447,7 @@ func runTrain(ctx context.Context, st *state) error {
 			eta = time.Duration(float64(time.Since(t0)) * (1 - frac) / frac)
 		}
 		st.emit(engine.PipelineEvent{Stage: "train", Status: "running", Fraction: frac, ETA: eta,
-			Message: fmt.Sprintf("tree %d/%d valid rmse %.0f", p.Tree, p.Total, p.ValidLoss)})
+			Message: fmt.Sprintf("tree %d/%d (early stopping may end sooner), valid rmse %.4g on the %s scale", p.Tree, p.Total, p.ValidLoss, scaleName(st.s.Target))})
 	})
 	if err != nil {
 		return err
@@ -547,4 +547,14 @@ func (st *state) params() map[string]string {
 		}
 	}
 	return out
+}
+
+func scaleName(target string) string {
+	switch target {
+	case "sqrt":
+		return "√price"
+	case "log":
+		return "log price"
+	}
+	return "price"
 }
