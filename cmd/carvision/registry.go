@@ -17,7 +17,6 @@ import (
 	"carvision/engine/local"
 	"carvision/engine/pipeline"
 	"carvision/engine/registry"
-	"carvision/engine/store"
 )
 
 // quietEngine opens the engine for a CLI command: logs go to the log file only.
@@ -461,4 +460,3 @@ func newAuditCmd() *cobra.Command {
 	return cmd
 }
 
-var _ = store.ErrNotFound

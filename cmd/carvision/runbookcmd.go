@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -133,4 +132,3 @@ func newRunbookCmd() *cobra.Command {
 	return cmd
 }
 
-var _ = filepath.Join

@@ -8,7 +8,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
-	"carvision/engine"
 	"carvision/engine/local"
 	"carvision/engine/store"
 	"carvision/tui"
@@ -76,4 +75,3 @@ func startSSH(ctx context.Context, cmd *cobra.Command, e *local.Engine, f sshFla
 	return nil
 }
 
-var _ engine.Client = (*local.Engine)(nil)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -194,4 +193,3 @@ func newGenDataCmd() *cobra.Command {
 	return cmd
 }
 
-var _ = strings.TrimSpace

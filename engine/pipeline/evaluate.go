@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 
-	"carvision/engine"
 	"carvision/engine/dataset"
 	"carvision/engine/evaluate"
 	"carvision/engine/model"
@@ -218,4 +217,3 @@ func ScoreFile(m *model.Model, path string) (evaluate.Metrics, prep.Report, erro
 	return evaluate.Score(c.Price, PredictFrame(m, c)), rep, nil
 }
 
-var _ = engine.Columns
