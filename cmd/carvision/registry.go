@@ -459,4 +459,3 @@ func newAuditCmd() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 100, "how many")
 	return cmd
 }
-

@@ -131,4 +131,3 @@ func newRunbookCmd() *cobra.Command {
 	cmd.AddCommand(list, show, run)
 	return cmd
 }
-

@@ -74,4 +74,3 @@ func startSSH(ctx context.Context, cmd *cobra.Command, e *local.Engine, f sshFla
 	fmt.Fprintf(cmd.ErrOrStderr(), "carvision console over SSH on %s (host key %s, keys %s)\n", addr, srv.HostKeyFingerprint(), keys)
 	return nil
 }
-

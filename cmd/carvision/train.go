@@ -192,4 +192,3 @@ func newGenDataCmd() *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "", "output CSV")
 	return cmd
 }
-

@@ -216,4 +216,3 @@ func ScoreFile(m *model.Model, path string) (evaluate.Metrics, prep.Report, erro
 	}
 	return evaluate.Score(c.Price, PredictFrame(m, c)), rep, nil
 }
-
