@@ -285,7 +285,7 @@ func (p *Page) alertTable(w, h int) string {
 	withRunbook, withSince := w >= 60, w >= 96
 	rbW := len("runbook")
 	for _, a := range p.alerts {
-		rbW = max(rbW, min(len(a.Runbook), 18))
+		rbW = max(rbW, min(len(a.Runbook), 13))
 	}
 	rows := make([][]string, len(p.alerts))
 	for i, a := range p.alerts {
