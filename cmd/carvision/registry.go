@@ -19,6 +19,18 @@ import (
 	"carvision/engine/registry"
 )
 
+// withEngine runs a command with the engine open (quietly) and closes it after.
+func withEngine(run func(cmd *cobra.Command, e *local.Engine, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		e, err := quietEngine(cmd)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		return run(cmd, e, args)
+	}
+}
+
 // quietEngine opens the engine for a CLI command: logs go to the log file only.
 func quietEngine(cmd *cobra.Command) (*local.Engine, error) {
 	e, err := openEngine(cmd.Context(), local.Options{ConfigPath: g.configPath, Quiet: true})
@@ -40,12 +52,7 @@ func newReproCmd() *cobra.Command {
 		Use:   "repro",
 		Short: "Run the pipeline, re-running only the stages whose inputs changed",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := quietEngine(cmd)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, _ []string) error {
 			s := e.Settings()
 			opt := pipeline.Options{Settings: s, Force: force, DryRun: dry, Wait: wait, Who: localActor().Name,
 				ConfigHash: e.ConfigHash(), Registrar: e.Registry(),
@@ -79,7 +86,7 @@ func newReproCmd() *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), "\nnothing changed: every stage is up to date")
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "re-run every stage")
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "say what would run and why, run nothing")
@@ -95,12 +102,7 @@ func newModelsCmd() *cobra.Command {
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
 	list := &cobra.Command{
 		Use: "list", Short: "List model versions with their metrics and aliases", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := quietEngine(cmd)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, _ []string) error {
 			vs, err := e.Store().ModelVersions(cmd.Context())
 			if err != nil {
 				return exit(2, err)
@@ -115,16 +117,11 @@ func newModelsCmd() *cobra.Command {
 					v.CreatedAt.Local().Format("2006-01-02 15:04"), v.Metrics["test.rmse"], v.Metrics["test.mape"], v.Metrics["test.r2"], v.RunID)
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	show := &cobra.Command{
 		Use: "show VERSION", Short: "Show one version: metrics, params, file", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := quietEngine(cmd)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, args []string) error {
 			v, err := e.Store().ModelVersion(cmd.Context(), strings.TrimPrefix(args[0], "v"))
 			if err != nil {
 				return exit(2, err)
@@ -141,16 +138,11 @@ func newModelsCmd() *cobra.Command {
 				fmt.Fprintf(w, "%s\t%s\n", r.Name, r.New)
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	promote := &cobra.Command{
 		Use: "promote VERSION", Short: "Make VERSION the champion (through the gate; --force needs --reason)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := quietEngine(cmd)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, args []string) error {
 			gate, err := e.Registry().Promote(cmd.Context(), args[0], engine.ActionRequest{Actor: localActor(), Reason: reason, Force: force})
 			if asJSON {
 				_ = printJSON(cmd.OutOrStdout(), map[string]any{"version": args[0], "gate": gate, "error": errString(err)})
@@ -167,18 +159,13 @@ func newModelsCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "v%s is now champion (a running `carvision serve` swaps to it)\n", strings.TrimPrefix(args[0], "v"))
 			}
 			return nil
-		},
+		}),
 	}
 	promote.Flags().BoolVar(&force, "force", false, "promote even if the gate fails (needs --reason)")
 	promote.Flags().StringVar(&reason, "reason", "", "why (recorded with the move)")
 	rollback := &cobra.Command{
 		Use: "rollback", Short: "Move champion back to the previous champion", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := quietEngine(cmd)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, _ []string) error {
 			v, err := e.Registry().Rollback(cmd.Context(), engine.ActionRequest{Actor: localActor(), Reason: reason})
 			if err != nil {
 				return exit(1, err)
@@ -188,7 +175,7 @@ func newModelsCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "champion rolled back to v%s\n", v)
 			return nil
-		},
+		}),
 	}
 	rollback.Flags().StringVar(&reason, "reason", "", "why (recorded with the move)")
 	cmd.AddCommand(list, show, promote, rollback)
@@ -209,12 +196,7 @@ func newRunsCmd() *cobra.Command {
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
 	list := &cobra.Command{
 		Use: "list", Short: "List runs, newest first", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := quietEngine(cmd)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, _ []string) error {
 			runs, err := e.Store().ListRuns(cmd.Context(), limit)
 			if err != nil {
 				return exit(2, err)
@@ -229,17 +211,12 @@ func newRunsCmd() *cobra.Command {
 					r.Duration.Round(time.Millisecond), r.Who, r.Error)
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	list.Flags().IntVar(&limit, "limit", 20, "how many")
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show a run: params, metrics, artifacts", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := quietEngine(cmd)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, args []string) error {
 			ctx := cmd.Context()
 			r, err := e.Store().GetRun(ctx, args[0])
 			if err != nil {
@@ -270,16 +247,11 @@ func newRunsCmd() *cobra.Command {
 				fmt.Fprintf(w, "%s\t%d\t%s\n", a.Path, a.Bytes, a.SHA256[:12])
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	compare := &cobra.Command{
 		Use: "compare A B", Short: "Compare two runs' metrics and params", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := quietEngine(cmd)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, args []string) error {
 			ctx := cmd.Context()
 			ma, err := e.Store().LatestMetrics(ctx, args[0])
 			if err != nil {
@@ -293,7 +265,7 @@ func newRunsCmd() *cobra.Command {
 			pb, _ := e.Store().RunParams(ctx, args[1])
 			rows := append(registry.MetricRows("metrics", ma, mb, diffOnly), registry.ParamRows("params", pa, pb, diffOnly)...)
 			return printDiff(cmd.OutOrStdout(), rows, asJSON)
-		},
+		}),
 	}
 	compare.Flags().BoolVar(&diffOnly, "diff-only", false, "only rows that differ")
 	cmd.AddCommand(list, show, compare)
@@ -379,18 +351,13 @@ func newMetricsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "metrics", Short: "Compare metrics (dvc metrics diff)"}
 	diff := &cobra.Command{
 		Use: "diff [A] [B]", Short: "Metrics of champion vs workspace, or of two versions/runs", Args: cobra.MaximumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := quietEngine(cmd)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, args []string) error {
 			rows, err := diffSides(cmd, e, args, true)
 			if err != nil {
 				return exit(2, err)
 			}
 			return printDiff(cmd.OutOrStdout(), rows, asJSON)
-		},
+		}),
 	}
 	diff.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(diff)
@@ -402,12 +369,7 @@ func newParamsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "params", Short: "Compare params (dvc params diff)"}
 	diff := &cobra.Command{
 		Use: "diff [A] [B]", Short: "Params of champion vs a version/run, or of two", Args: cobra.MaximumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := quietEngine(cmd)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, args []string) error {
 			if len(args) == 0 {
 				return errorf("params diff needs a version or run to compare the champion with")
 			}
@@ -416,7 +378,7 @@ func newParamsCmd() *cobra.Command {
 				return exit(2, err)
 			}
 			return printDiff(cmd.OutOrStdout(), rows, asJSON)
-		},
+		}),
 	}
 	diff.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(diff)
@@ -429,12 +391,7 @@ func newAuditCmd() *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
 		Use: "audit", Short: "List sessions and state-changing actions", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := quietEngine(cmd)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, _ []string) error {
 			var from time.Time
 			if since > 0 {
 				from = time.Now().Add(-since)
@@ -452,7 +409,7 @@ func newAuditCmd() *cobra.Command {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", a.At.Local().Format("2006-01-02 15:04:05"), a.Actor, a.Role, a.Action, a.Detail, a.Outcome)
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	cmd.Flags().DurationVar(&since, "since", 0, "only entries newer than this (e.g. 24h)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
