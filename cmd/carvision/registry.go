@@ -347,33 +347,25 @@ func diffSides(cmd *cobra.Command, e *local.Engine, args []string, metrics bool)
 }
 
 func newMetricsCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{Use: "metrics", Short: "Compare metrics (dvc metrics diff)"}
-	diff := &cobra.Command{
-		Use: "diff [A] [B]", Short: "Metrics of champion vs workspace, or of two versions/runs", Args: cobra.MaximumNArgs(2),
-		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, args []string) error {
-			rows, err := diffSides(cmd, e, args, true)
-			if err != nil {
-				return exit(2, err)
-			}
-			return printDiff(cmd.OutOrStdout(), rows, asJSON)
-		}),
-	}
-	diff.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.AddCommand(diff)
-	return cmd
+	return newDiffCmd("metrics", "Compare metrics (dvc metrics diff)", "Metrics of champion vs workspace, or of two versions/runs", true)
 }
 
 func newParamsCmd() *cobra.Command {
+	return newDiffCmd("params", "Compare params (dvc params diff)", "Params of champion vs a version/run, or of two", false)
+}
+
+// newDiffCmd is `metrics diff` and `params diff`: the rows of dvc's diff,
+// path, name, old, new, change.
+func newDiffCmd(use, short, diffShort string, metrics bool) *cobra.Command {
 	var asJSON bool
-	cmd := &cobra.Command{Use: "params", Short: "Compare params (dvc params diff)"}
+	cmd := &cobra.Command{Use: use, Short: short}
 	diff := &cobra.Command{
-		Use: "diff [A] [B]", Short: "Params of champion vs a version/run, or of two", Args: cobra.MaximumNArgs(2),
+		Use: "diff [A] [B]", Short: diffShort, Args: cobra.MaximumNArgs(2),
 		RunE: withEngine(func(cmd *cobra.Command, e *local.Engine, args []string) error {
-			if len(args) == 0 {
+			if !metrics && len(args) == 0 {
 				return errorf("params diff needs a version or run to compare the champion with")
 			}
-			rows, err := diffSides(cmd, e, args, false)
+			rows, err := diffSides(cmd, e, args, metrics)
 			if err != nil {
 				return exit(2, err)
 			}
