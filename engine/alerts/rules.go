@@ -47,17 +47,7 @@ var metrics = config.KnownMetrics()
 // Metrics returns the metrics rules may name, in a stable order.
 func Metrics() []Metric { return slices.Clone(metrics) }
 
-func lookup(name string) (Metric, bool) {
-	for _, m := range metrics {
-		if m.Name == name {
-			return m, true
-		}
-	}
-	return Metric{}, false
-}
-
 var (
-	exprRE    = regexp.MustCompile(`^([a-z][a-z0-9_]*)(?:\[([^\]]*)\])?$`)
 	runbookRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 	ops       = []string{">", "<", ">=", "<=", "==", "!="}
 	severity  = []string{"info", "warning", "critical"}
@@ -66,32 +56,7 @@ var (
 // ParseExpr splits "metric" or "metric[window]" and checks the metric is
 // known and, if a window is given, that it takes one.
 func ParseExpr(expr string) (metric string, window time.Duration, err error) {
-	m := exprRE.FindStringSubmatch(strings.TrimSpace(expr))
-	if m == nil {
-		return "", 0, fmt.Errorf("expression %q is not metric or metric[window], e.g. latency_p95[5m]", expr)
-	}
-	info, ok := lookup(m[1])
-	if !ok {
-		names := make([]string, len(metrics))
-		for i, x := range metrics {
-			names[i] = x.Name
-		}
-		return "", 0, fmt.Errorf("unknown metric %q; known: %s", m[1], strings.Join(names, ", "))
-	}
-	if m[2] == "" {
-		if strings.Contains(expr, "[") {
-			return "", 0, fmt.Errorf("expression %q has an empty window", expr)
-		}
-		return m[1], 0, nil
-	}
-	if !info.Windowed {
-		return "", 0, fmt.Errorf("metric %q takes no window", m[1])
-	}
-	w, err := time.ParseDuration(m[2])
-	if err != nil || w <= 0 {
-		return "", 0, fmt.Errorf("window %q of %q is not a positive duration like 5m", m[2], expr)
-	}
-	return m[1], w, nil
+	return config.ParseExpr(expr) // one grammar for config validation and evaluation
 }
 
 // Key is the Values key a rule on metric over window reads: the bare metric
@@ -203,27 +168,9 @@ func ValidateRules(rules []Rule, windows []time.Duration) error {
 	return errors.Join(errs...)
 }
 
-// Holds reports whether the condition holds for v; NaN never holds.
-func (r Rule) Holds(v float64) bool {
-	if math.IsNaN(v) {
-		return false
-	}
-	switch r.Op {
-	case ">":
-		return v > r.Threshold
-	case "<":
-		return v < r.Threshold
-	case ">=":
-		return v >= r.Threshold
-	case "<=":
-		return v <= r.Threshold
-	case "==":
-		return v == r.Threshold
-	case "!=":
-		return v != r.Threshold
-	}
-	return false
-}
+// Holds reports whether the condition holds for v; NaN never holds. The
+// operators are config's, so validation and evaluation agree.
+func (r Rule) Holds(v float64) bool { return config.Rule(r).Holds(v) }
 
 // DefaultRules are the runbook's alerts, as config.yaml ships them.
 func DefaultRules() []Rule {
