@@ -20,6 +20,7 @@ import (
 	"carvision/engine/loadtest"
 	"carvision/engine/market"
 	"carvision/engine/model"
+	"carvision/engine/pipeline"
 	"carvision/engine/prep"
 	"carvision/engine/remote"
 	"carvision/engine/synth"
@@ -102,19 +103,11 @@ func driftColumns(f *dataset.Frame, year int, m *model.Model) (map[string][]floa
 	num := map[string][]float64{"price": f.Price, "vehicle_age": age, "model_year": f.ModelYear,
 		"odometer": f.Odometer, "cylinders": f.Cylinders}
 	if m != nil {
-		num["predicted_price"] = m.PredictMatrix(m.Spec.Matrix(f, seqN(f.Len())), 0)
+		num["predicted_price"] = pipeline.PredictFrame(m, f)
 	}
 	cat := map[string][]string{"model": f.Model, "brand": brand, "condition": f.Condition, "fuel": f.Fuel,
 		"transmission": f.Transmission, "type": f.Type, "paint_color": f.PaintColor}
 	return num, cat
-}
-
-func seqN(n int) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return idx
 }
 
 func printDrift(w io.Writer, d engine.DriftSummary, maxPSI, minP float64) {
