@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"carvision/engine/config"
+	"carvision/engine/local"
 	"carvision/engine/pipeline"
 )
 
@@ -43,21 +43,8 @@ func newRoot() *cobra.Command {
 	return root
 }
 
-// loadConfig reads the config file; a missing default config.yaml means the
-// built-in defaults, so the binary works from any folder.
-func loadConfig() (*config.Config, string, error) {
-	path := g.configPath
-	if _, err := os.Stat(path); err != nil && path == "config.yaml" {
-		wd, _ := os.Getwd()
-		return config.Default(), wd, nil
-	}
-	c, err := config.Load(path)
-	if err != nil {
-		return nil, "", err
-	}
-	abs, _ := filepath.Abs(path)
-	return c, filepath.Dir(abs), nil
-}
+// loadConfig reads --config with the engine's rule for a missing default file.
+func loadConfig() (*config.Config, string, error) { return local.LoadConfig(g.configPath) }
 
 func settings() (pipeline.Settings, *config.Config, error) {
 	c, root, err := loadConfig()

@@ -91,6 +91,14 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	return e, nil
 }
 
+// LoadConfig reads the config file and says which folder relative paths
+// resolve against. A missing file named config.yaml means the built-in
+// defaults (so the binary works from any folder); any other problem is an error.
+func LoadConfig(path string) (*config.Config, string, error) {
+	c, root, _, err := loadConfig(path)
+	return c, root, err
+}
+
 func loadConfig(path string) (*config.Config, string, string, error) {
 	if path == "" {
 		wd, _ := os.Getwd()
