@@ -81,9 +81,22 @@ if [ -x "$SHARED_BENCH/http_compare.sh" ] && command -v wrk >/dev/null; then
   PEER_TRAIN="$OUT/real/processed/train.csv" PEER_VALID="$OUT/real/processed/valid.csv" OUT="$OUT/http" \
     "$SHARED_BENCH/http_compare.sh" 18099 "http://127.0.0.1:$PORT/predict" | tee "$OUT/http.txt"
   rss=$(awk '/VmHWM/ {print $2}' /proc/$SPID/status)
+  echo "== HTTP: the machine's floor under the same wrk command"
+  ROUNDS=${FLOOR_ROUNDS:-3} SHARED_BENCH="$SHARED_BENCH" scripts/http_floor.sh "http://127.0.0.1:$PORT/predict" | tee "$OUT/http_floor.txt"
+  echo "== HTTP: open loop at the rates a client would send"
+  for rate in 2000 5000; do
+    "$BIN" loadtest --url "http://127.0.0.1:$PORT/predict" --data "$OUT/real/processed/test.csv" --rate $rate --duration 15s --json \
+      >"$OUT/open_$rate.json"
+  done
   kill $SPID; wait $SPID 2>/dev/null || true
   say ""; say "## HTTP /predict vs the FastAPI peer"; say '```'; cat "$OUT/http.txt" >>"$summary"; say '```'
   say "server peak RSS under load: $((rss/1024)) MB"
+  say ""; say "### the same wrk command against a constant-body net/http server and nginx (the floor)"
+  say '```'; cat "$OUT/http_floor.txt" >>"$summary"; say '```'
+  say ""; say "### open loop (carvision loadtest --rate, held-out listings, 15 s)"
+  for rate in 2000 5000; do
+    say "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("rate %s: %d requests, %d non-2xx, p50 %.2f ms, p99 %.2f ms, max %.2f ms" % (sys.argv[2], d["requests"], d["non_2xx"] + d["errors"], d["p50_ms"], d["p99_ms"], d["max_ms"]))' "$OUT/open_$rate.json" $rate)"
+  done
 fi
 if command -v tmux >/dev/null; then
   echo "== console and SSH"

@@ -14,6 +14,7 @@ import (
 // globals are the flags every command shares.
 type globals struct {
 	configPath string
+	pprofAddr  string
 }
 
 var g globals
@@ -34,6 +35,14 @@ func newRoot() *cobra.Command {
 		defConfig = v // runbook sh steps run `carvision …` with the engine's config
 	}
 	root.PersistentFlags().StringVar(&g.configPath, "config", defConfig, "config file (env CARVISION_CONFIG)")
+	root.PersistentFlags().StringVar(&g.pprofAddr, "pprof", "", "serve runtime profiles on this loopback address (diagnostics)")
+	_ = root.PersistentFlags().MarkHidden("pprof")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if g.pprofAddr == "" {
+			return nil
+		}
+		return startPprof(g.pprofAddr)
+	}
 	root.AddCommand(
 		newConsoleCmd(), newServeCmd(), newReproCmd(), newTrainCmd(), newEvaluateCmd(), newPredictCmd(),
 		newDriftCmd(), newModelsCmd(), newRunsCmd(), newMetricsCmd(), newParamsCmd(), newMarketCmd(),
