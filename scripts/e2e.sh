@@ -33,6 +33,15 @@ wait_for() {
   done
   fail "waited ${limit}s for: $text"
 }
+# wait_gone TEXT [SECONDS]: poll the screen until TEXT is no longer shown.
+wait_gone() {
+  local text=$1 limit=${2:-15} i
+  for ((i = 0; i < limit * 10; i++)); do
+    screen | grep -qF -- "$text" || return 0
+    sleep 0.1
+  done
+  fail "waited ${limit}s for this to go: $text"
+}
 keys() { tmux -L "$S" send-keys -t "$S" "$@"; }
 
 echo "e2e: console on a fresh project in $W (port $PORT)"
@@ -65,6 +74,21 @@ keys C-s
 wait_for "for ford f-150" 10
 echo "e2e: prediction ok: $(screen | grep -o '\$[0-9,]*' | head -1)"
 
+# Config edits on disk are picked up by the watcher: a broken file is shown
+# with its line while the old config stays in force; the fixed file applies.
+keys 8
+wait_for "config.yaml" 5
+cp "$W/config.yaml" "$W/config.good"
+sed -i 's/^  strict_fields: true/  strict_fields: maybe/' "$W/config.yaml"
+grep -q "strict_fields: maybe" "$W/config.yaml" || fail "could not break config.yaml for the reload check"
+wait_for "invalid at line" 10
+wait_for "stays in force" 5
+echo "e2e: broken config refused: $(screen | grep -o 'invalid at line [0-9]*' | head -1)"
+cp "$W/config.good" "$W/config.yaml"
+wait_gone "invalid at line" 10
+wait_for "valid · " 5
+echo "e2e: fixed config applied"
+
 # The monitor's graph moves as demo traffic flows.
 keys 2
 wait_for "p95" 5
@@ -76,6 +100,12 @@ for i in $(seq 1 100); do
 done
 [ $moved = 1 ] || fail "the monitor page did not change in 20s of demo traffic"
 echo "e2e: monitor moves"
+
+# The alert rules are evaluated (every alerts.eval_interval) against live latency.
+keys 1
+wait_for "latency_p95_high" 5
+wait_gone "0.00 ms > 500 ms" 30
+echo "e2e: alerts evaluated: $(screen | grep -o 'latency_p95_high *[0-9.]* ms' | head -1)"
 
 keys q
 for i in $(seq 1 50); do

@@ -96,12 +96,14 @@ func bootstrap(ctx context.Context, e *local.Engine, themeName string) error {
 	if e.HasChampion(ctx) {
 		return e.Start(ctx)
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	// The training gets its own context (ctrl+c on the progress screen
+	// cancels it); the watchers started after it live as long as the console.
+	trainCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events := make(chan engine.PipelineEvent, 64)
 	done := make(chan error, 1)
 	go func() {
-		err := e.EnsureChampion(ctx, func(ev engine.PipelineEvent) {
+		err := e.EnsureChampion(trainCtx, func(ev engine.PipelineEvent) {
 			if ev.Done {
 				events <- ev // the last event is never dropped
 				return
@@ -114,7 +116,7 @@ func bootstrap(ctx context.Context, e *local.Engine, themeName string) error {
 		close(events)
 		done <- err
 	}()
-	if err := tui.Bootstrap(ctx, cancel, e.DataSource(), events, themeName); err != nil {
+	if err := tui.Bootstrap(trainCtx, cancel, e.DataSource(), events, themeName); err != nil {
 		return fmt.Errorf("first training: %w", err)
 	}
 	if err := <-done; err != nil {
