@@ -215,6 +215,8 @@ type PredictionLog struct {
 	Queue         int           `yaml:"queue" range:"[1,10000000]"`
 	Batch         int           `yaml:"batch" range:"[1,1000000]"`
 	FlushInterval time.Duration `yaml:"flush_interval" range:"[1ms,1h]"`
+	Retention     time.Duration `yaml:"retention" range:"[1m,8760h]"`
+	MaxRows       int           `yaml:"max_rows" range:"[1000,1000000000]"`
 }
 
 // Logging configures log/slog output and lumberjack rotation.
@@ -414,6 +416,8 @@ func Default() *Config {
 				Queue:         4096,
 				Batch:         256,
 				FlushInterval: time.Second,
+				Retention:     7 * 24 * time.Hour,
+				MaxRows:       1_000_000,
 			},
 			ReloadDebounce: 500 * time.Millisecond,
 		},

@@ -134,6 +134,8 @@ var docs = map[string]string{
 	"serve.prediction_log.queue":          "Store queue length; when full, predictions are dropped and counted (never blocking a request).",
 	"serve.prediction_log.batch":          "Rows per store transaction; at most queue.",
 	"serve.prediction_log.flush_interval": "Longest wait before a partial batch is written.",
+	"serve.prediction_log.retention":      "Stored predictions older than this are deleted (checked every minute).",
+	"serve.prediction_log.max_rows":       "Most stored predictions; the oldest beyond it are deleted (checked every minute). About 300 bytes each.",
 	"serve.reload_debounce":               "Quiet time after a change to the model alias/file or to config.yaml before reloading.",
 
 	"logging":              "log/slog output and rotation (lumberjack).",

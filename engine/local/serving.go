@@ -218,6 +218,7 @@ func (s *serving) start(ctx context.Context) error {
 	}()
 	go s.alerts.run(ctx)
 	go s.flushMonitor(ctx)
+	go s.prunePredictions(ctx)
 	go s.watchChampion(ctx)
 	return nil
 }

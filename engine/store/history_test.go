@@ -226,11 +226,53 @@ func TestPredictions(t *testing.T) {
 		t.Errorf("%d predictions after refused batches, want 3", n)
 	}
 
-	n, err := s.PrunePredictions(ctx, t0.Add(time.Millisecond))
+	n, err := s.PrunePredictions(ctx, t0.Add(time.Millisecond), 0)
 	if err != nil || n != 2 {
 		t.Errorf("PrunePredictions = %d, %v; want 2", n, err)
 	}
 	if left, _ := s.Predictions(ctx, time.Time{}, 0); len(left) != 1 || left[0].Status != 422 {
 		t.Errorf("after prune = %+v", left)
+	}
+}
+
+func TestPrunePredictionsByCount(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		rows    int
+		before  time.Time // rows are at t0 + i seconds
+		maxRows int
+		gone    int64
+		oldest  int // status of the oldest row left (rows have status 200+i)
+	}{
+		{"under the cap", 5, t0, 10, 0, 200},
+		{"at the cap", 5, t0, 5, 0, 200},
+		{"over the cap keeps the newest", 8, t0, 3, 5, 205},
+		{"age first, then count", 8, t0.Add(2 * time.Second), 4, 4, 204},
+		{"age alone", 8, t0.Add(6 * time.Second), 0, 6, 206},
+		{"age prunes more than count", 8, t0.Add(7 * time.Second), 5, 7, 207},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := openTest(t)
+			rows := make([]PredictionRow, tc.rows)
+			for i := range rows {
+				rows[i] = PredictionRow{At: t0.Add(time.Duration(i) * time.Second), Status: 200 + i, Price: 1}
+			}
+			if err := s.InsertPredictions(ctx, rows); err != nil {
+				t.Fatal(err)
+			}
+			n, err := s.PrunePredictions(ctx, tc.before, tc.maxRows)
+			if err != nil || n != tc.gone {
+				t.Fatalf("PrunePredictions = %d, %v; want %d", n, err, tc.gone)
+			}
+			left, err := s.Predictions(ctx, time.Time{}, 0)
+			if err != nil || len(left) != tc.rows-int(tc.gone) {
+				t.Fatalf("%d rows left (%v), want %d", len(left), err, tc.rows-int(tc.gone))
+			}
+			if got := left[len(left)-1].Status; got != tc.oldest {
+				t.Errorf("oldest row left has status %d, want %d", got, tc.oldest)
+			}
+		})
 	}
 }

@@ -101,16 +101,28 @@ WHERE at >= ? ORDER BY id DESC LIMIT ?`, sinceArg(since), limitArg(limit))
 	return out, nil
 }
 
-// PrunePredictions deletes predictions older than before and returns how
-// many went; the serve command calls it on a timer to bound the file.
-func (s *Store) PrunePredictions(ctx context.Context, before time.Time) (int64, error) {
+// PrunePredictions deletes predictions older than before and, when maxRows
+// > 0, the oldest beyond the newest maxRows; it returns how many went. The
+// serving engine calls it every minute, so the sampled log bounds the file.
+func (s *Store) PrunePredictions(ctx context.Context, before time.Time, maxRows int) (int64, error) {
 	var n int64
 	err := s.write(ctx, "prune predictions", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM predictions WHERE at < ?`, fmtTime(before))
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil || maxRows <= 0 {
+			return err
+		}
+		// ids only grow (AUTOINCREMENT), so the newest maxRows are the
+		// highest ids; the cut is found through the primary key.
+		res, err = tx.ExecContext(ctx, `DELETE FROM predictions WHERE id <=
+	(SELECT id FROM predictions ORDER BY id DESC LIMIT 1 OFFSET ?)`, maxRows)
+		if err != nil {
+			return err
+		}
+		m, err := res.RowsAffected()
+		n += m
 		return err
 	})
 	return n, err
