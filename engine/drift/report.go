@@ -193,7 +193,10 @@ func (w *Window) Analyze(ref Reference, th Thresholds) Analysis {
 	results := make([]FeatureResult, len(jobs))
 	workers := min(runtime.GOMAXPROCS(0), maxReportWorkers, len(jobs))
 	for len(w.sorts) < workers {
-		w.sorts = append(w.sorts, sortScratch{keys: make([]uint64, w.capacity), tmp: make([]uint64, w.capacity)})
+		sc := sortScratch{keys: make([]uint64, w.capacity), tmp: make([]uint64, w.capacity)}
+		clear(sc.keys) // touched whole now, not a little more each report (see NewWindow)
+		clear(sc.tmp)
+		w.sorts = append(w.sorts, sc)
 	}
 	var next atomic.Int32
 	var wg sync.WaitGroup

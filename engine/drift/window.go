@@ -95,7 +95,14 @@ func NewWindow(capacity int, schema Schema) *Window {
 	w.sNum = make([][]float64, len(schema.Numeric))
 	for i := range w.num {
 		w.num[i] = make([]float64, capacity)
-		w.sNum[i] = make([]float64, 0, capacity)
+		scratch := make([]float64, capacity)
+		// Touch the ring and its scratch now: fresh pages are mapped on
+		// first write, so a window filling over an hour would otherwise
+		// read as a slow leak in RSS. The footprint is paid, and seen, at
+		// start.
+		clear(w.num[i])
+		clear(scratch)
+		w.sNum[i] = scratch[:0]
 	}
 	w.cat = make([][]uint16, len(schema.Categorical))
 	w.dict = make([]map[string]uint16, len(schema.Categorical))
@@ -104,6 +111,7 @@ func NewWindow(capacity int, schema Schema) *Window {
 	w.sName = make([][]string, len(schema.Categorical))
 	for i := range w.cat {
 		w.cat[i] = make([]uint16, capacity)
+		clear(w.cat[i]) // touched at start, as above
 		w.dict[i] = map[string]uint16{}
 		w.names[i] = []string{"", "(more than 4096 categories)"}
 		w.sCat[i] = make([]int, MaxCategories+idFirst)

@@ -149,6 +149,11 @@ func newLevel(res, size int64) *level {
 	for i := range l.tags {
 		l.tags[i] = noTag
 	}
+	// Touch the rings now: fresh pages are mapped on first write, so an hour
+	// of history filling up would otherwise read as a slow leak in RSS.
+	clear(l.counts)
+	clear(l.cls)
+	clear(l.max)
 	return l
 }
 

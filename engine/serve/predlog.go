@@ -78,6 +78,9 @@ func NewPredictionLog(opt PredictionLogOptions) *PredictionLog {
 	}
 	p := &PredictionLog{opt: opt, log: opt.Logger, ring: make([]PredictionRecord, opt.Ring),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	// Touch the ring now: fresh pages are mapped on first write, so a ring
+	// filling over minutes would otherwise read as a slow leak in RSS.
+	clear(p.ring)
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
