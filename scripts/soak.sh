@@ -5,7 +5,7 @@
 #   scripts/soak.sh console [MINUTES]              console --demo on the monitor page; RSS each minute, CPU
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=$(pwd)/bin/carvision
+BIN=${BIN:-$(pwd)/bin/carvision}
 W=$(mktemp -d); S="cv-soak-$$"
 cleanup() { tmux -L "$S" kill-server 2>/dev/null || true; [ -n "${P:-}" ] && kill "$P" 2>/dev/null; rm -rf "$W"; }
 trap cleanup EXIT

@@ -218,7 +218,6 @@ func (s *serving) start(ctx context.Context) error {
 	}()
 	go s.alerts.run(ctx)
 	go s.flushMonitor(ctx)
-	go s.prunePredictions(ctx)
 	go s.watchChampion(ctx)
 	return nil
 }
@@ -289,6 +288,8 @@ func (e *Engine) Serve(ctx context.Context, addr string) (string, error) {
 			e.log.Error("api stopped", "err", err)
 		}
 	}()
+	// Only a serving process writes predictions, so only it bounds them.
+	go s.prunePredictions(ctx)
 	e.log.Info("api listening", "addr", s.addr)
 	return s.addr, nil
 }
