@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+
 	"carvision/engine"
-	"carvision/engine/serve/metrics"
 )
 
 func (s *Server) writeJSONValue(rs *reqState, status int, v any) {
@@ -99,13 +101,32 @@ func (s *Server) handleModel(rs *reqState, _ *http.Request) {
 	s.writeJSONValue(rs, http.StatusOK, info)
 }
 
+// metricsContentType is the text exposition format 0.0.4, which every
+// Prometheus and promtool reads.
+var metricsContentType = []string{string(expfmt.FmtText)}
+
+// handleMetrics gathers and encodes the exposition itself, rather than
+// handing off to promhttp, so the scrape goes through s.write and is logged
+// and measured like any other request.
 func (s *Server) handleMetrics(rs *reqState, _ *http.Request) {
-	b, err := s.reg.Gather()
+	mfs, err := s.reg.Gather()
 	if err != nil {
+		// Gather still returns every family it could collect: serve those,
+		// so one broken collector does not blank the dashboards.
 		s.log.Warn("metrics: families skipped", "error", err.Error())
 	}
-	rs.w.Header()["Content-Type"] = []string{metrics.ContentType}
-	s.write(rs, http.StatusOK, b)
+	buf := bytes.NewBuffer(rs.buf[:0])
+	enc := expfmt.NewEncoder(buf, expfmt.FmtText)
+	for _, mf := range mfs {
+		n := buf.Len()
+		if err := enc.Encode(mf); err != nil {
+			buf.Truncate(n) // no half-written family
+			s.log.Warn("metrics: family skipped", "family", mf.GetName(), "error", err.Error())
+		}
+	}
+	rs.buf = buf.Bytes()
+	rs.w.Header()["Content-Type"] = metricsContentType
+	s.write(rs, http.StatusOK, rs.buf)
 }
 
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}

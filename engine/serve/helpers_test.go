@@ -8,14 +8,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"carvision/engine"
-	"carvision/engine/serve/metrics"
 )
 
 // fakeModel prices a listing as 1000 + 10·model_year (missing year: 500), so
@@ -187,14 +192,75 @@ func newJSONLogger(w io.Writer) *slog.Logger {
 }
 
 // metricsCollectorForTest is what the lead registers for drift and alerts.
-func metricsCollectorForTest() metrics.Collector {
-	return metrics.CollectorFunc(func(w *metrics.Writer) {
-		if w.Family("carvision_drift_psi", "PSI of a feature against the training reference.", metrics.GaugeType) {
-			w.Sample("", 0.12, "feature", "vehicle_age")
-			w.Sample("", 0.03, "feature", "odometer")
-		}
-		if w.Family("carvision_alert_state", "Alert state: 0 inactive, 1 pending, 2 firing.", metrics.GaugeType) {
-			w.Sample("", 2, "alert", "LatencyP95High", "severity", "page")
-		}
+func metricsCollectorForTest() prometheus.Collector {
+	psi := prometheus.NewDesc("carvision_drift_psi", "PSI of a feature against the training reference.", []string{"feature"}, nil)
+	alert := prometheus.NewDesc("carvision_alert_state", "Alert state: 0 inactive, 1 pending, 2 firing.", []string{"alert", "severity"}, nil)
+	return prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
+		ch <- prometheus.MustNewConstMetric(psi, prometheus.GaugeValue, 0.12, "vehicle_age")
+		ch <- prometheus.MustNewConstMetric(psi, prometheus.GaugeValue, 0.03, "odometer")
+		ch <- prometheus.MustNewConstMetric(alert, prometheus.GaugeValue, 2, "LatencyP95High", "page")
 	})
+}
+
+// scrape is one parsed GET /metrics: every sample by its series as the
+// exposition spells it (name{label="value",...}, labels in name order), and
+// every family's type.
+type scrape struct {
+	text   string
+	series map[string]float64
+	types  map[string]dto.MetricType
+}
+
+// scrape fetches /metrics in-process. The body must parse as the text
+// format; the scrape itself is counted after it is served, so it shows in
+// the next scrape, not this one.
+func (ts *testServer) scrape(t testing.TB) scrape {
+	t.Helper()
+	rec := ts.do(http.MethodGet, "/metrics", "", "")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", rec.Code, rec.Body)
+	}
+	sc := scrape{text: rec.Body.String(), series: map[string]float64{}, types: map[string]dto.MetricType{}}
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	mfs, err := p.TextToMetricFamilies(strings.NewReader(sc.text))
+	if err != nil {
+		t.Fatalf("exposition does not parse: %v\n%s", err, sc.text)
+	}
+	for name, mf := range mfs {
+		sc.types[name] = mf.GetType()
+	}
+	for _, line := range strings.Split(sc.text, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("sample %q: %v", line, err)
+		}
+		sc.series[line[:i]] = v
+	}
+	return sc
+}
+
+// sum adds the samples of one series name whose labels contain all of match
+// (each `label="value"`).
+func (sc scrape) sum(name string, match ...string) float64 {
+	var total float64
+	for k, v := range sc.series {
+		if k != name && !strings.HasPrefix(k, name+"{") {
+			continue
+		}
+		ok := true
+		for _, m := range match {
+			if !strings.Contains(k, m) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			total += v
+		}
+	}
+	return total
 }

@@ -1,17 +1,15 @@
 package serve
 
 import (
-	"os"
+	"errors"
 	"runtime"
-	rtmetrics "runtime/metrics"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"carvision/engine/serve/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Metric names, shared with deploy/prometheus/rules.yml.
@@ -29,6 +27,12 @@ const (
 	MetricReloadFailures  = "carvision_model_reload_failures_total"
 	MetricReloads         = "carvision_model_reloads_total"
 )
+
+// LatencyBuckets contain the runbook's thresholds (0.2 s and 0.5 s) and start
+// at 100 µs because a Go handler answers in microseconds.
+var LatencyBuckets = []float64{
+	.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .15, .2, .25, .3, .4, .5, .75, 1, 2.5, 5, 10,
+}
 
 var methodNames = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"}
 
@@ -58,27 +62,54 @@ type reqKey struct {
 	status uint16
 }
 
-// serverMetrics holds the request counters. The (endpoint, method, status)
-// counters live in a copy-on-write map: lookups are lock-free, and a new
-// combination (rare after warm-up) copies the map under a mutex.
+// serverMetrics holds the request-path metrics with their label children
+// resolved ahead of the request, so a request pays atomic adds and no
+// WithLabelValues hashing. The (endpoint, method, status) counters live in a
+// copy-on-write map: lookups are lock-free, and a new combination (rare
+// after warm-up) copies the map under a mutex.
 type serverMetrics struct {
-	dur         []*metrics.Histogram // by endpoint index
-	reqs        atomic.Pointer[map[reqKey]*metrics.Counter]
-	mu          sync.Mutex
-	predictions metrics.Counter
+	durVec *prometheus.HistogramVec
+	dur    []prometheus.Observer // by route index
+	// otherDur is resolved on first use so endpoint="other" appears only
+	// once a stray path was requested.
+	otherDur func() prometheus.Observer
+
+	reqVec *prometheus.CounterVec
+	reqs   atomic.Pointer[map[reqKey]prometheus.Counter]
+	mu     sync.Mutex
+
+	predictions prometheus.Counter
 }
 
 func (m *serverMetrics) init() {
-	m.dur = make([]*metrics.Histogram, len(endpointNames))
+	m.durVec = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    MetricRequestDuration,
+		Help:    "Request latency by endpoint, from the first byte of the handler to the end of the response.",
+		Buckets: LatencyBuckets,
+	}, []string{"endpoint"})
+	m.dur = make([]prometheus.Observer, len(routes))
 	for i := range m.dur {
-		m.dur[i] = metrics.NewHistogram(metrics.LatencyBuckets)
+		m.dur[i] = m.durVec.WithLabelValues(endpointNames[i])
 	}
-	empty := map[reqKey]*metrics.Counter{}
+	m.otherDur = sync.OnceValue(func() prometheus.Observer { return m.durVec.WithLabelValues(otherEndpoint) })
+	m.reqVec = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricRequests,
+		Help: "Requests by endpoint, method and status code.",
+	}, []string{"endpoint", "method", "status"})
+	empty := map[reqKey]prometheus.Counter{}
 	m.reqs.Store(&empty)
+	m.predictions = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: MetricPredictions,
+		Help: "Listings priced (a batch counts each item).",
+	})
 }
 
 func (m *serverMetrics) observe(ep int, method string, status int, lat time.Duration) {
-	m.dur[ep].ObserveDuration(lat)
+	if ep < len(m.dur) {
+		m.dur[ep].Observe(lat.Seconds())
+	} else {
+		m.otherDur().Observe(lat.Seconds())
+	}
 	if status < 100 || status > 999 {
 		status = 999
 	}
@@ -91,11 +122,11 @@ func (m *serverMetrics) observe(ep int, method string, status int, lat time.Dura
 	cur := *m.reqs.Load()
 	c, ok := cur[k]
 	if !ok {
-		next := make(map[reqKey]*metrics.Counter, len(cur)+1)
+		next := make(map[reqKey]prometheus.Counter, len(cur)+1)
 		for kk, vv := range cur {
 			next[kk] = vv
 		}
-		c = &metrics.Counter{}
+		c = m.reqVec.WithLabelValues(endpointNames[k.ep], methodNames[k.method], strconv.Itoa(int(k.status)))
 		next[k] = c
 		m.reqs.Store(&next)
 	}
@@ -103,52 +134,55 @@ func (m *serverMetrics) observe(ep int, method string, status int, lat time.Dura
 	c.Inc()
 }
 
-// collect writes the server's own families.
-func (s *Server) collect(w *metrics.Writer) {
-	if w.Family(MetricRequestDuration, "Request latency by endpoint, from the first byte of the handler to the end of the response.", metrics.HistogramType) {
-		for i, h := range s.met.dur {
-			if i == len(routes) && h.Count() == 0 {
-				continue // "other" appears once a stray path was requested
-			}
-			h.Write(w, "endpoint", endpointNames[i])
-		}
+var (
+	descInFlight       = prometheus.NewDesc(MetricInFlight, "Requests being served now.", nil, nil)
+	descModelInfo      = prometheus.NewDesc(MetricModelInfo, "The serving model's version (value 1).", []string{"version"}, nil)
+	descModelLoaded    = prometheus.NewDesc(MetricModelLoaded, "1 when a model is loaded.", nil, nil)
+	descHealthy        = prometheus.NewDesc(MetricHealthy, "1 when /health answers 200 (model loaded, schema agrees with the config).", nil, nil)
+	descReady          = prometheus.NewDesc(MetricReady, "1 when /ready answers 200.", nil, nil)
+	descBuildInfo      = prometheus.NewDesc(MetricBuildInfo, "Build information (value 1).", []string{"version", "goversion"}, nil)
+	descPredLogDropped = prometheus.NewDesc(MetricPredLogDropped, "Predictions not queued for the store because the queue was full.", nil, nil)
+)
+
+// stateCollector reads the server's state at scrape time, so the gauges are
+// exact when scraped. carvision_model_loaded and carvision_model_info come
+// from one look at the model, so they agree even during a swap.
+type stateCollector struct{ s *Server }
+
+// Describe implements prometheus.Collector.
+func (stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descInFlight, descModelInfo, descModelLoaded, descHealthy, descReady, descBuildInfo, descPredLogDropped} {
+		ch <- d
 	}
-	if w.Family(MetricRequests, "Requests by endpoint, method and status code.", metrics.CounterType) {
-		m := *s.met.reqs.Load()
-		keys := make([]reqKey, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
+}
+
+// Collect implements prometheus.Collector.
+func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		// A bad label value (say, invalid UTF-8 in a model version) drops
+		// this sample with an error instead of panicking the scrape.
+		m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
+		if err != nil {
+			m = prometheus.NewInvalidMetric(d, err)
 		}
-		slices.SortFunc(keys, func(a, b reqKey) int {
-			if a.ep != b.ep {
-				return int(a.ep) - int(b.ep)
-			}
-			if a.method != b.method {
-				return int(a.method) - int(b.method)
-			}
-			return int(a.status) - int(b.status)
-		})
-		for _, k := range keys {
-			w.Sample("", float64(m[k].Value()), "endpoint", endpointNames[k.ep], "method", methodNames[k.method], "status", strconv.Itoa(int(k.status)))
-		}
+		ch <- m
 	}
-	w.Counter(MetricPredictions, "Listings priced (a batch counts each item).", float64(s.met.predictions.Value()))
-	w.Gauge(MetricInFlight, "Requests being served now.", float64(s.inFlight.Load()))
+	gauge(descInFlight, float64(s.inFlight.Load()))
 	m := s.opt.Models.Current()
-	if w.Family(MetricModelInfo, "The serving model's version (value 1).", metrics.GaugeType) && m != nil {
-		w.Sample("", 1, "version", m.Version())
+	if m != nil {
+		gauge(descModelInfo, 1, m.Version())
 	}
-	w.Gauge(MetricModelLoaded, "1 when a model is loaded.", b2f(m != nil))
-	h := s.Health()
-	w.Gauge(MetricHealthy, "1 when /health answers 200 (model loaded, schema agrees with the config).", b2f(h.Status == "healthy"))
+	gauge(descModelLoaded, b2f(m != nil))
+	gauge(descHealthy, b2f(s.Health().Status == "healthy"))
 	ready, _, _ := s.ready()
-	w.Gauge(MetricReady, "1 when /ready answers 200.", b2f(ready))
-	w.Gauge(MetricBuildInfo, "Build information (value 1).", 1, "version", s.opt.Version, "goversion", runtime.Version())
+	gauge(descReady, b2f(ready))
+	gauge(descBuildInfo, 1, s.opt.Version, runtime.Version())
 	var dropped uint64
 	if s.opt.PredictionLog != nil {
 		dropped = s.opt.PredictionLog.Dropped()
 	}
-	w.Counter(MetricPredLogDropped, "Predictions not queued for the store because the queue was full.", float64(dropped))
+	ch <- prometheus.MustNewConstMetric(descPredLogDropped, prometheus.CounterValue, float64(dropped))
 }
 
 func b2f(b bool) float64 {
@@ -158,50 +192,21 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-var processStart = time.Now()
-
-var runtimeSamples = []rtmetrics.Sample{
-	{Name: "/sched/goroutines:goroutines"},
-	{Name: "/memory/classes/heap/objects:bytes"},
-	{Name: "/gc/cycles/total:gc-cycles"},
-}
-
-var runtimeMu sync.Mutex
-
-// collectRuntime exports the few process figures the runbook looks at
-// (resident memory for the RSS target, goroutines for leaks).
-func collectRuntime(w *metrics.Writer) {
-	runtimeMu.Lock()
-	rtmetrics.Read(runtimeSamples)
-	vals := make([]float64, len(runtimeSamples))
-	for i, s := range runtimeSamples {
-		if s.Value.Kind() == rtmetrics.KindUint64 {
-			vals[i] = float64(s.Value.Uint64())
+// registerMetrics puts the server's collectors into its registry. The Go
+// runtime and process collectors describe the whole process, so a registry
+// shared through Options.Registry may already hold them; that is not an
+// error. The server's own metrics twice in one registry is a programming
+// error and panics.
+func (s *Server) registerMetrics() {
+	s.reg.MustRegister(s.met.durVec, s.met.reqVec, s.met.predictions, stateCollector{s})
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := s.reg.Register(c); err != nil {
+			if are := (prometheus.AlreadyRegisteredError{}); !errors.As(err, &are) {
+				panic(err)
+			}
 		}
 	}
-	runtimeMu.Unlock()
-	w.Gauge("go_goroutines", "Goroutines that currently exist.", vals[0])
-	w.Gauge("go_heap_objects_bytes", "Bytes of live and not yet swept heap objects.", vals[1])
-	w.Counter("go_gc_cycles_total", "Completed GC cycles.", vals[2])
-	w.Gauge("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.", float64(processStart.UnixNano())/1e9)
-	if rss, ok := residentBytes(); ok {
-		w.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.", rss)
-	}
-}
-
-// residentBytes reads the RSS from /proc (Linux only; elsewhere it is absent).
-func residentBytes() (float64, bool) {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0, false
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0, false
-	}
-	pages, err := strconv.ParseFloat(f[1], 64)
-	if err != nil {
-		return 0, false
-	}
-	return pages * float64(os.Getpagesize()), true
 }

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"carvision/engine"
-	"carvision/engine/serve/metrics"
 )
 
 // ReloaderOptions configures a Reloader.
@@ -37,9 +37,9 @@ type ReloaderOptions struct {
 	Debounce time.Duration   // quiet time after the last event (default 500 ms)
 	WarmUp   *engine.Listing // warm-up listing (default: a typical pickup)
 	Logger   *slog.Logger
-	Registry *metrics.Registry    // exports reload counters when set
-	OnSwap   func(old, cur Model) // after a successful swap (old may be nil)
-	OnRefuse func(err error)      // after a refused reload
+	Registry prometheus.Registerer // exports reload counters when set
+	OnSwap   func(old, cur Model)  // after a successful swap (old may be nil)
+	OnRefuse func(err error)       // after a refused reload
 }
 
 // Reloader loads, verifies and publishes models: on demand (Reload, wired to
@@ -55,8 +55,10 @@ type Reloader struct {
 	curSum  string
 	lastErr atomic.Pointer[error]
 
-	failures metrics.Counter
-	reloads  metrics.Counter
+	// Plain atomics exported by Collect, rather than prometheus.Counters,
+	// because Failures reads the count back and a Counter has no getter.
+	failures atomic.Uint64
+	reloads  atomic.Uint64
 	done     chan struct{}
 }
 
@@ -85,7 +87,9 @@ func NewReloader(opt ReloaderOptions) (*Reloader, error) {
 		r.log = slog.New(slog.DiscardHandler)
 	}
 	if opt.Registry != nil {
-		opt.Registry.Register(r)
+		if err := opt.Registry.Register(r); err != nil {
+			return nil, fmt.Errorf("reloader: export metrics: %w", err)
+		}
 	}
 	return r, nil
 }
@@ -102,12 +106,23 @@ func (r *Reloader) LastReloadError() error {
 }
 
 // Failures counts refused reloads.
-func (r *Reloader) Failures() uint64 { return r.failures.Value() }
+func (r *Reloader) Failures() uint64 { return r.failures.Load() }
 
-// Collect exports the reload counters.
-func (r *Reloader) Collect(w *metrics.Writer) {
-	w.Counter(MetricReloadFailures, "Model reloads refused (load, schema or warm-up failure); the previous model kept serving.", float64(r.failures.Value()))
-	w.Counter(MetricReloads, "Models loaded, verified and swapped in.", float64(r.reloads.Value()))
+var (
+	descReloadFailures = prometheus.NewDesc(MetricReloadFailures, "Model reloads refused (load, schema or warm-up failure); the previous model kept serving.", nil, nil)
+	descReloads        = prometheus.NewDesc(MetricReloads, "Models loaded, verified and swapped in.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (r *Reloader) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descReloadFailures
+	ch <- descReloads
+}
+
+// Collect implements prometheus.Collector: the reload counters.
+func (r *Reloader) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descReloadFailures, prometheus.CounterValue, float64(r.failures.Load()))
+	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(r.reloads.Load()))
 }
 
 func (r *Reloader) path() (string, error) {
@@ -160,7 +175,7 @@ func (r *Reloader) reload(force bool) error {
 	old := r.opt.Holder.Swap(m)
 	r.curPath, r.curSum = path, sum
 	r.lastErr.Store(nil)
-	r.reloads.Inc()
+	r.reloads.Add(1)
 	oldVersion := ""
 	if old != nil {
 		oldVersion = old.Version()
@@ -191,7 +206,7 @@ func (r *Reloader) load(path string) (m Model, err error) {
 }
 
 func (r *Reloader) refuse(path string, err error) error {
-	r.failures.Inc()
+	r.failures.Add(1)
 	r.lastErr.Store(&err)
 	kept := ""
 	if m := r.opt.Holder.Current(); m != nil {

@@ -34,8 +34,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"carvision/engine"
-	"carvision/engine/serve/metrics"
 )
 
 // Defaults applied by New to zero Options fields (config.yaml's defaults).
@@ -75,14 +76,16 @@ type Options struct {
 	DrainTimeout time.Duration
 	DrainDelay   time.Duration
 
-	Logger           *slog.Logger      // nil: discard
-	DisableAccessLog bool              // skip the per-request log line
-	Registry         *metrics.Registry // nil: a new one (never a global)
-	Models           ModelSource       // required; a *Holder usually
-	Recorder         Recorder          // latency monitor; may be nil
-	Observer         Observer          // drift window etc.; may be nil
-	PredictionLog    *PredictionLog    // observed too; its drops are exported; may be nil
-	ReloadStatus     ReloadStatus      // says why no model is loaded; may be nil
+	Logger           *slog.Logger // nil: discard
+	DisableAccessLog bool         // skip the per-request log line
+	// Registry is what /metrics gathers; nil: a new one per server, never
+	// prometheus.DefaultRegisterer, so tests and servers share no state.
+	Registry      *prometheus.Registry
+	Models        ModelSource    // required; a *Holder usually
+	Recorder      Recorder       // latency monitor; may be nil
+	Observer      Observer       // drift window etc.; may be nil
+	PredictionLog *PredictionLog // observed too; its drops are exported; may be nil
+	ReloadStatus  ReloadStatus   // says why no model is loaded; may be nil
 
 	// SnapshotFunc builds GET /snapshot; nil serves health and model only.
 	SnapshotFunc func(ctx context.Context, window time.Duration) (engine.Snapshot, error)
@@ -97,7 +100,7 @@ type Options struct {
 type Server struct {
 	opt      Options
 	log      *slog.Logger
-	reg      *metrics.Registry
+	reg      *prometheus.Registry
 	now      func() time.Time
 	started  time.Time
 	observer Observer
@@ -150,7 +153,7 @@ func New(opt Options) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.reg == nil {
-		s.reg = metrics.NewRegistry()
+		s.reg = prometheus.NewRegistry()
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -167,13 +170,12 @@ func New(opt Options) *Server {
 		s.observer = Observers(obs...)
 	}
 	s.met.init()
-	s.reg.Register(metrics.CollectorFunc(s.collect))
-	s.reg.Register(metrics.CollectorFunc(collectRuntime))
+	s.registerMetrics()
 	return s
 }
 
 // Registry is where extra collectors (drift and alert gauges) are registered.
-func (s *Server) Registry() *metrics.Registry { return s.reg }
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
 // Options returns the options after defaults.
 func (s *Server) Options() Options { return s.opt }

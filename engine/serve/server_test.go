@@ -5,12 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"carvision/engine"
 )
@@ -331,35 +337,247 @@ func TestSnapshotAndMarket(t *testing.T) {
 
 func nanValue() float64 { var z float64; return z / z }
 
+// slowModel advances the test clock while it predicts, so the server
+// measures exactly d for the request.
+type slowModel struct {
+	*fakeModel
+	clock *fakeClock
+	d     time.Duration
+}
+
+func (m *slowModel) Predict(l engine.Listing, o engine.PredictOptions) (engine.Prediction, error) {
+	m.clock.Advance(m.d)
+	return m.fakeModel.Predict(l, o)
+}
+
 func TestMetricsExposition(t *testing.T) {
 	pl := NewPredictionLog(PredictionLogOptions{Ring: 4})
-	ts := newTestServer(t, &fakeModel{version: "v9"}, func(o *Options) { o.PredictionLog = pl })
-	ts.predict(validBody)
-	ts.predict(`{"model_year":2011,"model":"x","odometer":-1}`)
-	ts.do("POST", "/predict_batch", "application/json", `[`+validBody+`,`+validBody+`]`)
+	sm := &slowModel{fakeModel: &fakeModel{version: "v9"}}
+	ts := newTestServer(t, sm, func(o *Options) { o.PredictionLog = pl })
+	sm.clock = ts.clock
+	if _, err := NewReloader(ReloaderOptions{Holder: ts.holder, Load: fileModelLoader, Path: "unused", Registry: ts.Registry()}); err != nil {
+		t.Fatal(err)
+	}
+	if sc := ts.scrape(t); sc.sum(MetricRequestDuration+"_count", `endpoint="other"`) != 0 || strings.Contains(sc.text, `endpoint="other"`) {
+		t.Errorf("endpoint=\"other\" exported before any stray path was requested")
+	}
+	for _, d := range []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, 2 * time.Second} {
+		sm.d = d
+		if rec := ts.predict(validBody); rec.Code != 200 {
+			t.Fatalf("predict: %d %s", rec.Code, rec.Body)
+		}
+	}
 	ts.do("GET", "/zzz", "", "")
-	out := ts.do("GET", "/metrics", "", "").Body.String()
-	for _, want := range []string{
-		`carvision_request_duration_seconds_bucket{endpoint="/predict",le="0.2"} 2`,
-		`carvision_request_duration_seconds_bucket{endpoint="/predict",le="0.5"} 2`,
-		`carvision_request_duration_seconds_count{endpoint="other"} 1`,
-		`carvision_requests_total{endpoint="/predict",method="POST",status="200"} 1`,
-		`carvision_requests_total{endpoint="/predict",method="POST",status="422"} 1`,
-		`carvision_requests_total{endpoint="other",method="GET",status="404"} 1`,
-		`carvision_predictions_total 3`,
-		`carvision_model_info{version="v9"} 1`,
-		`carvision_build_info{version="test",goversion="go`,
-		`carvision_prediction_log_dropped_total 0`,
-		`carvision_healthy 1`,
-		`carvision_ready 1`,
-		"# TYPE carvision_requests_in_flight gauge",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("exposition lacks %s", want)
+	sc := ts.scrape(t)
+
+	// The runbook's latency thresholds are bucket bounds: a 300 ms request
+	// lands above 0.2 and within 0.5.
+	bucket := func(le string) string {
+		return MetricRequestDuration + `_bucket{endpoint="/predict",le="` + le + `"}`
+	}
+	for _, b := range LatencyBuckets {
+		if _, ok := sc.series[bucket(strconv.FormatFloat(b, 'g', -1, 64))]; !ok {
+			t.Errorf("no bucket le=%g for /predict", b)
+		}
+	}
+	values := []struct {
+		series string
+		want   float64
+	}{
+		{bucket("0.1"), 1},
+		{bucket("0.2"), 1},
+		{bucket("0.5"), 2},
+		{bucket("+Inf"), 3},
+		{MetricRequestDuration + `_count{endpoint="/predict"}`, 3},
+		{MetricRequestDuration + `_sum{endpoint="/predict"}`, 2.4},
+		{MetricRequestDuration + `_count{endpoint="other"}`, 1},
+		{MetricRequestDuration + `_count{endpoint="/livez"}`, 0}, // every route is exported from the start
+		{MetricRequests + `{endpoint="/predict",method="POST",status="200"}`, 3},
+		{MetricRequests + `{endpoint="other",method="GET",status="404"}`, 1},
+		{MetricRequests + `{endpoint="/metrics",method="GET",status="200"}`, 1}, // the first scrape
+		{MetricPredictions, 3},
+		{MetricInFlight, 1}, // this scrape
+		{MetricModelInfo + `{version="v9"}`, 1},
+		{MetricModelLoaded, 1},
+		{MetricHealthy, 1},
+		{MetricReady, 1},
+		{MetricBuildInfo + `{goversion="` + runtime.Version() + `",version="test"}`, 1},
+		{MetricPredLogDropped, 0},
+		{MetricReloadFailures, 0},
+		{MetricReloads, 0},
+	}
+	for _, v := range values {
+		got, ok := sc.series[v.series]
+		if !ok {
+			t.Errorf("exposition lacks %s", v.series)
+			continue
+		}
+		if math.Abs(got-v.want) > 1e-9 {
+			t.Errorf("%s = %g, want %g", v.series, got, v.want)
+		}
+	}
+
+	// deploy/prometheus/rules.yml and dashboards read these by type.
+	types := map[string]dto.MetricType{
+		MetricRequestDuration:        dto.MetricType_HISTOGRAM,
+		MetricRequests:               dto.MetricType_COUNTER,
+		MetricPredictions:            dto.MetricType_COUNTER,
+		MetricInFlight:               dto.MetricType_GAUGE,
+		MetricModelInfo:              dto.MetricType_GAUGE,
+		MetricModelLoaded:            dto.MetricType_GAUGE,
+		MetricHealthy:                dto.MetricType_GAUGE,
+		MetricReady:                  dto.MetricType_GAUGE,
+		MetricBuildInfo:              dto.MetricType_GAUGE,
+		MetricPredLogDropped:         dto.MetricType_COUNTER,
+		MetricReloadFailures:         dto.MetricType_COUNTER,
+		MetricReloads:                dto.MetricType_COUNTER,
+		"go_goroutines":              dto.MetricType_GAUGE,
+		"go_gc_duration_seconds":     dto.MetricType_SUMMARY,
+		"process_start_time_seconds": dto.MetricType_GAUGE,
+	}
+	if runtime.GOOS == "linux" {
+		types["process_resident_memory_bytes"] = dto.MetricType_GAUGE
+	}
+	for name, want := range types {
+		if got, ok := sc.types[name]; !ok || got != want {
+			t.Errorf("family %s: type %v (present %v), want %v", name, got, ok, want)
 		}
 	}
 	if got := len(pl.Recent(0)); got != 3 {
-		t.Errorf("prediction ring holds %d records, want 3 (1 + 2 batch items)", got)
+		t.Errorf("prediction ring holds %d records, want 3", got)
+	}
+}
+
+func TestMetricsWithoutModel(t *testing.T) {
+	ts := newTestServer(t, nil, nil)
+	sc := ts.scrape(t)
+	for series, want := range map[string]float64{MetricModelLoaded: 0, MetricHealthy: 0, MetricReady: 0} {
+		if got, ok := sc.series[series]; !ok || got != want {
+			t.Errorf("%s = %g (present %v), want %g", series, got, ok, want)
+		}
+	}
+	if strings.Contains(sc.text, MetricModelInfo+"{") {
+		t.Errorf("%s exported without a model", MetricModelInfo)
+	}
+	ts.holder.Swap(&fakeModel{version: "v2"})
+	if sc := ts.scrape(t); sc.series[MetricModelInfo+`{version="v2"}`] != 1 || sc.series[MetricReady] != 1 {
+		t.Errorf("a model swapped in is not reflected at the next scrape")
+	}
+}
+
+// TestMetricsCountRequests checks that each kind of request moves exactly
+// its own (endpoint, method, status) counter and latency histogram by one.
+func TestMetricsCountRequests(t *testing.T) {
+	ts := newTestServer(t, &fakeModel{version: "v9"}, nil)
+	tests := []struct {
+		name, method, target, body string
+		endpoint, methodLabel      string
+		status                     int
+		predictions                float64
+	}{
+		{"predict", "POST", "/predict", validBody, "/predict", "POST", 200, 1},
+		{"predict invalid", "POST", "/predict", `{"model_year":2011,"model":"x","odometer":-1}`, "/predict", "POST", 422, 0},
+		{"batch counts each listing", "POST", "/predict_batch", `[` + validBody + `,` + validBody + `]`, "/predict_batch", "POST", 200, 2},
+		{"wrong method", "GET", "/predict", "", "/predict", "GET", 405, 0},
+		{"stray path", "GET", "/zzz", "", "other", "GET", 404, 0},
+		{"unknown method", "BREW", "/health", "", "/health", "other", 405, 0},
+		{"head probe", "HEAD", "/livez", "", "/livez", "HEAD", 200, 0},
+	}
+	// Requests other than /metrics itself: each subtest's first scrape is
+	// counted in its second.
+	served := func(sc scrape) float64 {
+		return sc.sum(MetricRequests) - sc.sum(MetricRequests, `endpoint="/metrics"`)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := ts.scrape(t)
+			ct := ""
+			if tc.body != "" {
+				ct = "application/json"
+			}
+			if rec := ts.do(tc.method, tc.target, ct, tc.body); rec.Code != tc.status {
+				t.Fatalf("status %d, want %d", rec.Code, tc.status)
+			}
+			after := ts.scrape(t)
+			key := fmt.Sprintf(`%s{endpoint=%q,method=%q,status="%d"}`, MetricRequests, tc.endpoint, tc.methodLabel, tc.status)
+			if d := after.series[key] - before.series[key]; d != 1 {
+				t.Errorf("%s moved by %g, want 1", key, d)
+			}
+			if d := served(after) - served(before); d != 1 {
+				t.Errorf("%s moved by %g in all, want 1", MetricRequests, d)
+			}
+			count := MetricRequestDuration + `_count{endpoint="` + tc.endpoint + `"}`
+			if d := after.series[count] - before.series[count]; d != 1 {
+				t.Errorf("%s moved by %g, want 1", count, d)
+			}
+			if d := after.series[MetricPredictions] - before.series[MetricPredictions]; d != tc.predictions {
+				t.Errorf("%s moved by %g, want %g", MetricPredictions, d, tc.predictions)
+			}
+		})
+	}
+}
+
+// brokenCollector describes desc (nil: nothing, so the registry takes it
+// unchecked) and collects with collect.
+type brokenCollector struct {
+	desc    *prometheus.Desc
+	collect func(ch chan<- prometheus.Metric)
+}
+
+func (c brokenCollector) Describe(ch chan<- *prometheus.Desc) {
+	if c.desc != nil {
+		ch <- c.desc
+	}
+}
+func (c brokenCollector) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
+
+// TestMetricsSurviveBrokenCollector checks that a collector that fails at
+// scrape time loses its own samples, not the scrape.
+func TestMetricsSurviveBrokenCollector(t *testing.T) {
+	desc := prometheus.NewDesc("carvision_test_broken", "A collector that goes wrong.", []string{"k"}, nil)
+	tests := []struct {
+		name string
+		c    brokenCollector
+	}{
+		{"panics", brokenCollector{desc, func(chan<- prometheus.Metric) { panic("collector bug") }}},
+		{"reports an error", brokenCollector{desc, func(ch chan<- prometheus.Metric) {
+			ch <- prometheus.NewInvalidMetric(desc, errors.New("source unavailable"))
+		}}},
+		{"duplicate series", brokenCollector{desc, func(ch chan<- prometheus.Metric) {
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, 1, "a")
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, 2, "a")
+		}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t, &fakeModel{version: "v1"}, nil)
+			ts.Registry().MustRegister(metricsCollectorForTest(), tc.c)
+			ts.predict(validBody)
+			sc := ts.scrape(t)
+			for _, series := range []string{
+				MetricRequests + `{endpoint="/predict",method="POST",status="200"}`,
+				`carvision_drift_psi{feature="vehicle_age"}`,
+				MetricModelLoaded,
+				"go_goroutines",
+			} {
+				if _, ok := sc.series[series]; !ok {
+					t.Errorf("scrape lost %s", series)
+				}
+			}
+			if sc.series[MetricRequests+`{endpoint="/predict",method="POST",status="200"}`] != 1 {
+				t.Errorf("the server's counter was overwritten")
+			}
+			if !strings.Contains(ts.logs.String(), `"msg":"metrics: families skipped"`) {
+				t.Errorf("the collector's failure was not logged")
+			}
+		})
+	}
+	// A collector that would redefine a server family is refused when it
+	// registers, not discovered at scrape time.
+	ts := newTestServer(t, &fakeModel{version: "v1"}, nil)
+	clash := prometheus.NewDesc(MetricRequests, "Not the server's.", nil, nil)
+	if err := ts.Registry().Register(brokenCollector{clash, func(chan<- prometheus.Metric) {}}); err == nil {
+		t.Errorf("a collector redefining %s was registered", MetricRequests)
 	}
 }
 
