@@ -113,7 +113,13 @@ func (s *Server) handleMetrics(rs *reqState, _ *http.Request) {
 	if err != nil {
 		// Gather still returns every family it could collect: serve those,
 		// so one broken collector does not blank the dashboards.
-		s.log.Warn("metrics: families skipped", "error", err.Error())
+		// A panicking collector's error carries its stack (up to 64 KiB):
+		// keep the log line readable, every scrape would repeat it.
+		msg := err.Error()
+		if len(msg) > 2048 {
+			msg = msg[:2048] + " …(truncated)"
+		}
+		s.log.Warn("metrics: families skipped", "error", msg)
 	}
 	buf := bytes.NewBuffer(rs.buf[:0])
 	enc := expfmt.NewEncoder(buf, expfmt.FmtText)
