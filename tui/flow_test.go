@@ -127,6 +127,23 @@ func TestFlowRetrainProgressDiffPromote(t *testing.T) {
 	golden.RequireEqual(t, []byte(plain(m.View())))
 }
 
+// The notice follows the watcher while the page is open: after a retrain
+// the inputs are up to date, then an edit on disk brings the notice back.
+func TestFlowRetrainNoticeFollowsChangedInputs(t *testing.T) {
+	h := start(t, 120, 40, nil)
+	h.wait("Recent events")
+	h.keys("5")
+	h.wait("inputs changed since the last repro")
+	h.keys("n")
+	h.wait("Type retrain to confirm.")
+	h.typ("retrain")
+	h.keys("enter")
+	h.advance(enginefake.RetrainSteps)
+	h.wait("gate passed") // the run cleared the changed inputs
+	h.fake.SetInputsChanged("config.yaml")
+	h.wait("): config.yaml · n to retrain")
+}
+
 func TestFlowConfigReload(t *testing.T) {
 	h := start(t, 120, 40, nil)
 	h.wait("Recent events")

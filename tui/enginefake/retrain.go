@@ -29,7 +29,8 @@ func (f *Fake) SetInputsChanged(files ...string) {
 	f.inputs = files
 	f.mu.Unlock()
 	if len(files) > 0 {
-		f.publish(engine.Event{Kind: "pipeline", Message: fmt.Sprintf("inputs changed since the last repro: %v", files)})
+		// The kind the real engine's watcher publishes (engine/local/inputs.go).
+		f.publish(engine.Event{Kind: "inputs", Message: fmt.Sprintf("inputs changed since the last repro: %v", files)})
 	}
 }
 

@@ -145,7 +145,9 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		}
 	case page.EventMsg:
 		switch msg.Event.Kind {
-		case "pipeline", "retrain", "promote", "rollback":
+		// "inputs" is the watcher seeing raw data or config.yaml change,
+		// "config" a config applied: either can change what a repro re-runs.
+		case "pipeline", "retrain", "promote", "rollback", "inputs", "config":
 			return p.fetchStatus()
 		}
 	case page.ActionMsg:
