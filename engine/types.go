@@ -237,6 +237,7 @@ type PipelineEvent struct {
 	Fraction float64       `json:"fraction"`
 	ETA      time.Duration `json:"eta"`
 	Message  string        `json:"message"`
+	Took     time.Duration `json:"took,omitempty"` // how long the stage ran, on its "done" event
 	Done     bool          `json:"done"`
 	Err      string        `json:"error,omitempty"`
 	RunID    string        `json:"run_id,omitempty"`

@@ -220,7 +220,7 @@ func Repro(ctx context.Context, opt Options) (*Result, error) {
 		st.newLock.set(StageLock{Name: stg.name, Code: stg.code, Key: key, Deps: relHashes(s, deps), Params: params, Outs: outs})
 		d := opt.Now().Sub(t0)
 		res.Stages = append(res.Stages, StageResult{Name: stg.name, Status: "ran", Why: why, Duration: d})
-		st.emit(engine.PipelineEvent{Stage: stg.name, Status: "done", Fraction: 1, Message: fmt.Sprintf("%s: done in %s", stg.name, d.Round(time.Millisecond))})
+		st.emit(engine.PipelineEvent{Stage: stg.name, Status: "done", Fraction: 1, Took: d, Message: fmt.Sprintf("%s: done in %s", stg.name, d.Round(time.Millisecond))})
 		upstreamRan = stg.name
 	}
 	if opt.DryRun {

@@ -124,10 +124,21 @@ func (f *Fake) Retrain(ctx context.Context, req engine.RetrainRequest) (<-chan e
 func (f *Fake) plan(cached bool, version, runID string, dry bool) []engine.PipelineEvent {
 	total := RetrainSteps
 	var out []engine.PipelineEvent
+	took := map[string]time.Duration{}
+	for i, s := range seedStages() {
+		took[s.Name] = s.Duration
+		if i == 3 {
+			took[s.Name] = 51 * time.Second // early stopping: shorter than the seeded full run
+		}
+	}
 	add := func(stage, status string, frac float64, msg string) {
 		left := total - len(out)
-		out = append(out, engine.PipelineEvent{Stage: stage, Status: status, Fraction: frac,
-			ETA: time.Duration(left) * f.step, Message: msg, RunID: runID})
+		e := engine.PipelineEvent{Stage: stage, Status: status, Fraction: frac,
+			ETA: time.Duration(left) * f.step, Message: msg, RunID: runID}
+		if status == "done" {
+			e.Took = took[stage]
+		}
+		out = append(out, e)
 	}
 	add("validate", "running", 0, "reading data/raw/vehicles_us.csv")
 	if cached {
@@ -174,7 +185,8 @@ func (f *Fake) finish(ok bool, version, runID string) {
 	f.inputs = nil
 	f.lastRun = runID
 	for i := range f.stages {
-		f.stages[i].Status, f.stages[i].Why = "up-to-date", ""
+		// As the engine reports a stage after a run: up to date, so cached.
+		f.stages[i].Status, f.stages[i].Why, f.stages[i].Cached = "up-to-date", "", true
 	}
 	f.stages[3].Duration = 51 * time.Second
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -70,6 +71,7 @@ type stageRun struct {
 	status   string
 	fraction float64
 	message  string
+	took     time.Duration // from the stage's done event
 }
 
 // Page is the Retrain page.
@@ -266,7 +268,12 @@ func waitFor(ch <-chan engine.PipelineEvent) tea.Cmd {
 func (p *Page) events(m eventsMsg) tea.Cmd {
 	var done *engine.PipelineEvent
 	for i, e := range m.events {
-		p.runs[e.Stage] = stageRun{status: e.Status, fraction: e.Fraction, message: e.Message}
+		r := p.runs[e.Stage]
+		r.status, r.fraction, r.message = e.Status, e.Fraction, e.Message
+		if e.Took > 0 {
+			r.took = e.Took
+		}
+		p.runs[e.Stage] = r
 		p.current = e.Stage
 		p.eta = format.Duration(e.ETA)
 		line := fmt.Sprintf("%s %-8s %-7s %s", format.Clock(e.At), e.Stage, e.Status, e.Message)
@@ -375,21 +382,30 @@ func (p *Page) stages(w, h int) string {
 	}
 	for _, name := range Stages {
 		s := byName[name]
-		status := s.Status
+		status, took, cache := s.Status, "", ""
+		if s.Duration > 0 {
+			took = format.Duration(s.Duration)
+		}
+		if s.Cached {
+			cache = "hit"
+		}
+		// A run in this session tells what it did; the status fetched after
+		// it would call every stage up to date and cached.
 		if r, ok := p.runs[name]; ok {
-			status = r.status
+			status, took, cache = r.status, "", ""
+			switch r.status {
+			case "skipped":
+				cache = "hit"
+			case "done", "failed":
+				if r.took > 0 {
+					took = format.Duration(r.took)
+				}
+			}
 		}
 		if status == "" {
 			status = "unknown"
 		}
-		cache := ""
-		if s.Cached {
-			cache = "hit"
-		}
-		if r, ok := p.runs[name]; ok && r.status == "skipped" {
-			cache = "hit"
-		}
-		rows = append(rows, []string{name, th.State(verdict.Stage(status), status), format.Duration(s.Duration), cache, s.Why})
+		rows = append(rows, []string{name, th.State(verdict.Stage(status), status), took, cache, s.Why})
 	}
 	title := "Pipeline"
 	if p.st.LastRun != "" {
