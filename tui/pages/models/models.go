@@ -151,7 +151,9 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		}
 	case page.EventMsg:
 		switch msg.Event.Kind {
-		case "promote", "rollback", "retrain":
+		// "reload": the champion moved in another process (a CLI promote),
+		// seen by the engine's champion watcher.
+		case "promote", "rollback", "retrain", "reload":
 			return p.fetch()
 		}
 	case diffMsg:
