@@ -144,6 +144,17 @@ func TestFlowRetrainNoticeFollowsChangedInputs(t *testing.T) {
 	h.wait("): config.yaml · n to retrain")
 }
 
+// A promote made by another process reaches the Models page through the
+// engine's reload event.
+func TestFlowModelsFollowAPromoteElsewhere(t *testing.T) {
+	h := start(t, 120, 40, nil)
+	h.wait("Recent events")
+	h.keys("6")
+	h.wait("v6       ✓ champion")
+	h.fake.PromoteElsewhere("5")
+	h.wait("v5       ✓ champion")
+}
+
 func TestFlowConfigReload(t *testing.T) {
 	h := start(t, 120, 40, nil)
 	h.wait("Recent events")

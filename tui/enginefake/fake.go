@@ -228,6 +228,18 @@ func (f *Fake) Promote(ctx context.Context, version string, req engine.ActionReq
 	return nil
 }
 
+// PromoteElsewhere simulates a promote made by another process (a CLI
+// `models promote`): the champion moves and, as in the engine, only the
+// champion watcher's reload event says so.
+func (f *Fake) PromoteElsewhere(version string) {
+	f.mu.Lock()
+	old := f.champion
+	f.history = append(f.history, old)
+	f.champion = version
+	f.mu.Unlock()
+	f.publish(engine.Event{Kind: "reload", Message: fmt.Sprintf("now serving v%s (was v%s)", version, old)})
+}
+
 // Rollback implements engine.Client.
 func (f *Fake) Rollback(ctx context.Context, req engine.ActionRequest) error {
 	f.count("Rollback")
