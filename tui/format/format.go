@@ -147,12 +147,18 @@ func Num(v float64, prec int) string {
 func Seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // Version shows a model version with one "v": "7" and "v7" both give "v7"
-// (the registry numbers versions, the served model is labelled "v7").
+// (the registry numbers versions, the served model is labelled "v7"). A
+// label that is not a number, such as the "m-1a2b3c" of a model file served
+// with --model, is shown as it is.
 func Version(v string) string {
-	if v == "" {
+	p := PlainVersion(v)
+	switch {
+	case p == "":
 		return "v?"
+	case strings.Trim(p, "0123456789") != "":
+		return strings.TrimSpace(v)
 	}
-	return "v" + PlainVersion(v)
+	return "v" + p
 }
 
 // PlainVersion is the registry's form of a version: "v7" → "7".

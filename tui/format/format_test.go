@@ -36,7 +36,7 @@ func TestFormats(t *testing.T) {
 		{Clock(time.Time{}), "--:--:--"},
 		{Ordinal(1), "1st"}, {Ordinal(2), "2nd"}, {Ordinal(3), "3rd"}, {Ordinal(11), "11th"},
 		{Ordinal(12), "12th"}, {Ordinal(22), "22nd"}, {Ordinal(63), "63rd"}, {Ordinal(100), "100th"},
-		{Version("7"), "v7"}, {Version("v7"), "v7"}, {Version(""), "v?"}, {PlainVersion("v12"), "12"},
+		{Version("7"), "v7"}, {Version("v7"), "v7"}, {Version(""), "v?"}, {Version("m-cd302ff841"), "m-cd302ff841"}, {Version(" v12 "), "v12"}, {PlainVersion("v12"), "12"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
