@@ -346,7 +346,21 @@ func binLabel(lo, hi float64, last bool) string {
 	if last {
 		right = "]"
 	}
-	return "[" + strconv.FormatFloat(lo, 'g', 4, 64) + ", " + strconv.FormatFloat(hi, 'g', 4, 64) + right
+	return "[" + edgeLabel(lo) + ", " + edgeLabel(hi) + right
+}
+
+// edgeLabel writes a bin edge for people: an edge within the EdgeWiden
+// nudge of zero is 0 (a feature starting at 0 reads "[0, 2)", not
+// "[-1e-09, 2)"), large edges (odometer, price) are whole numbers rather
+// than "1.235e+04", and the rest keeps 4 significant digits.
+func edgeLabel(v float64) string {
+	switch a := math.Abs(v); {
+	case a < 1e3*EdgeWiden:
+		return "0"
+	case a >= 1000 && a < 1e15:
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
 // maxBars is how many categories a categorical feature's bars show before

@@ -213,8 +213,13 @@ func driftAt(now time.Time) engine.DriftSummary {
 		case "psi":
 			fd.PSI = score
 		case "ks":
+			// As the engine reports a KS feature: the score is the
+			// p-value and the limit the Bonferroni level, alpha 0.05
+			// over the features judged; smaller means more drift.
 			fd.KS = score
-			fd.KSP = math.Max(0.0001, 0.5-score*3)
+			fd.KSP = math.Max(0.0001, 0.5-score*5)
+			fd.Score, fd.Threshold = fd.KSP, 0.05/float64(len(specs))
+			fd.Drifted = fd.KSP <= fd.Threshold
 		case "jensen_shannon":
 			fd.JS = score
 		}

@@ -5,7 +5,9 @@ package drift
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -130,11 +132,38 @@ func Order(in []engine.FeatureDrift, byName bool) []engine.FeatureDrift {
 	return out
 }
 
+// ratio is how far a feature is towards its limit (1 = at it). A KS score
+// is a p-value, where smaller means more drift, so its ratio is inverted.
 func ratio(f engine.FeatureDrift) float64 {
+	if f.Test == "ks" {
+		if f.Score <= 0 {
+			return math.Inf(1)
+		}
+		return f.Threshold / f.Score
+	}
 	if f.Threshold <= 0 {
 		return f.Score
 	}
 	return f.Score / f.Threshold
+}
+
+// ScoreText and LimitText write a feature's score and limit: distances with
+// fixed decimals; a KS p-value and its Bonferroni level with two
+// significant digits, the level as "<0.0056" (two decimals would show it as
+// 0.00, and a p-value drifts by falling under it, not by passing it).
+func ScoreText(f engine.FeatureDrift) string {
+	if f.Test == "ks" {
+		return strconv.FormatFloat(f.Score, 'g', 2, 64)
+	}
+	return format.Num(f.Score, 3)
+}
+
+// LimitText: see ScoreText.
+func LimitText(f engine.FeatureDrift) string {
+	if f.Test == "ks" {
+		return "<" + strconv.FormatFloat(f.Threshold, 'g', 2, 64)
+	}
+	return format.Num(f.Threshold, 2)
 }
 
 func (p *Page) rebuild() {
@@ -202,7 +231,7 @@ func (p *Page) table(w, h int) string {
 		if slices.Contains(Pinned, f.Feature) {
 			name += " " + th.Muted.Render("(pinned)")
 		}
-		rows[i] = []string{name, TestName(f.Test), format.Num(f.Score, 3), format.Num(f.Threshold, 2), th.State(lvl, word)}
+		rows[i] = []string{name, TestName(f.Test), ScoreText(f), LimitText(f), th.State(lvl, word)}
 	}
 	title := "Features by severity"
 	if p.byName {
@@ -213,7 +242,7 @@ func (p *Page) table(w, h int) string {
 	}
 	t := table.Render(table.Spec{Theme: th, W: w, H: h - 1, Rows: rows, Cursor: &p.cur, Empty: "no feature matches",
 		Columns: []table.Column{{Title: "feature", Width: 0}, {Title: "test", Width: 4}, {Title: "score", Width: 6, Right: true},
-			{Title: "limit", Width: 5, Right: true}, {Title: "verdict", Width: 7}}})
+			{Title: "limit", Width: 7, Right: true}, {Title: "verdict", Width: 7}}})
 	return textblock.Stack(th.Rulef(w, title), t)
 }
 
@@ -256,8 +285,12 @@ func (p *Page) detail(w, h int) string {
 			"  " + mark + th.Bar(c/top, barW, th.LiveBar) + fmt.Sprintf(" %5s", format.Pct(c))
 		out = append(out, line)
 	}
-	out = append(out, "", th.Muted.Render(fmt.Sprintf("%s %s = %s (limit %s) · %s kind", TestName(f.Test), "score",
-		format.Num(f.Score, 3), format.Num(f.Threshold, 2), f.Kind)))
+	score := "score"
+	if f.Test == "ks" {
+		score = "p-value"
+	}
+	out = append(out, "", th.Muted.Render(fmt.Sprintf("%s %s = %s (limit %s) · %s kind", TestName(f.Test), score,
+		ScoreText(f), LimitText(f), f.Kind)))
 	out = append(out, th.Muted.Render(th.Sym.Up+"/"+th.Sym.Down+" marks bins whose live share moved by more than 5 points"))
 	return textblock.Lines(out, w, h)
 }
