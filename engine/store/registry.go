@@ -331,7 +331,19 @@ ON CONFLICT (name) DO UPDATE SET version = excluded.version, updated_at = exclud
 	if kind == EventRollback {
 		ev.Message += " (rollback)"
 	}
-	_, err = insertEvent(ctx, tx, ev)
+	if _, err = insertEvent(ctx, tx, ev); err != nil || alias != AliasChampion {
+		return err
+	}
+	// A challenger that becomes champion is no longer challenging anything;
+	// leaving the alias would show one version as both.
+	res, err := tx.ExecContext(ctx, `DELETE FROM aliases WHERE name = ? AND version = ?`, AliasChallenger, to)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		_, err = insertEvent(ctx, tx, Event{At: at, Kind: EventAlias, Actor: mv.Actor, Reason: mv.Reason, Alias: AliasChallenger,
+			FromVersion: versionString(to), Message: fmt.Sprintf("%s: %d → none (now the champion)", AliasChallenger, to)})
+	}
 	return err
 }
 

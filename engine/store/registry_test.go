@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +265,44 @@ func TestRollbackIgnoresOtherAliases(t *testing.T) {
 	}
 	if v, _, _ := s.Alias(ctx, AliasChallenger); v != "2" {
 		t.Errorf("challenger moved to %s", v)
+	}
+}
+
+func TestPromotingTheChallengerClearsIt(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		challenger string
+		promote    string
+		left       string // challenger after the promote, "" = none
+	}{
+		{"the challenger is promoted", "3", "3", ""},
+		{"another version is promoted", "3", "2", "3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := openTest(t)
+			ctx := context.Background()
+			registerN(t, s, 3)
+			if err := s.SetAlias(ctx, AliasChampion, "1", Move{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetAlias(ctx, AliasChallenger, tc.challenger, Move{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetAlias(ctx, AliasChampion, tc.promote, Move{Actor: "op", Reason: "better"}); err != nil {
+				t.Fatal(err)
+			}
+			got, ok, err := s.Alias(ctx, AliasChallenger)
+			if err != nil || (tc.left == "") == ok || got != tc.left {
+				t.Fatalf("challenger = %q (set %v, %v), want %q", got, ok, err, tc.left)
+			}
+			hist, err := s.AliasHistory(ctx, AliasChallenger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cleared := slices.ContainsFunc(hist, func(e Event) bool { return strings.Contains(e.Message, "→ none (now the champion)") })
+			if cleared != (tc.left == "") {
+				t.Errorf("history records the clearing: %v, want %v (%+v)", cleared, tc.left == "", hist)
+			}
+		})
 	}
 }
