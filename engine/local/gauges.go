@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"carvision/engine/serve"
 )
 
 var (
@@ -33,15 +35,7 @@ func (gaugeCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c gaugeCollector) Collect(ch chan<- prometheus.Metric) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		// A bad label value (invalid UTF-8 in a feature or rule name) drops
-		// this sample with an error; the rest of the scrape is served.
-		m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
-		if err != nil {
-			m = prometheus.NewInvalidMetric(d, err)
-		}
-		ch <- m
-	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) { serve.SendGauge(ch, d, v, labels...) }
 	d := c.s.drift()
 	for _, f := range d.Features {
 		gauge(descDriftScore, f.Score, f.Feature, f.Test)

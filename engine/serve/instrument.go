@@ -159,15 +159,7 @@ func (stateCollector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.s
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		// A bad label value (say, invalid UTF-8 in a model version) drops
-		// this sample with an error instead of panicking the scrape.
-		m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
-		if err != nil {
-			m = prometheus.NewInvalidMetric(d, err)
-		}
-		ch <- m
-	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) { SendGauge(ch, d, v, labels...) }
 	gauge(descInFlight, float64(s.inFlight.Load()))
 	m := s.opt.Models.Current()
 	if m != nil {
@@ -183,6 +175,17 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 		dropped = s.opt.PredictionLog.Dropped()
 	}
 	ch <- prometheus.MustNewConstMetric(descPredLogDropped, prometheus.CounterValue, float64(dropped))
+}
+
+// SendGauge sends one gauge sample read at scrape time. A bad label value
+// (invalid UTF-8 in a model version, a feature or a rule name) drops this
+// sample with an error instead of panicking the scrape; the rest is served.
+func SendGauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(d, err)
+	}
+	ch <- m
 }
 
 func b2f(b bool) float64 {
