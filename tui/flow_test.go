@@ -94,8 +94,10 @@ func TestFlowPredictValidationError(t *testing.T) {
 	golden.RequireEqual(t, []byte(plain(m.View())))
 }
 
-func TestFlowRetrainProgressDiffPromote(t *testing.T) {
-	h := start(t, 120, 40, nil)
+// launchRetrain opens the Retrain page, which starts with changed inputs,
+// and launches a run through its confirmation.
+func (h *harness) launchRetrain() {
+	h.t.Helper()
 	h.wait("Recent events")
 	h.keys("5")
 	h.wait("inputs changed since the last repro")
@@ -103,6 +105,11 @@ func TestFlowRetrainProgressDiffPromote(t *testing.T) {
 	h.wait("Type retrain to confirm.")
 	h.typ("retrain")
 	h.keys("enter")
+}
+
+func TestFlowRetrainProgressDiffPromote(t *testing.T) {
+	h := start(t, 120, 40, nil)
+	h.launchRetrain()
 	h.wait("reading data/raw/vehicles_us.csv")
 	h.advance(4)
 	h.wait("tree 84/504")
@@ -131,13 +138,7 @@ func TestFlowRetrainProgressDiffPromote(t *testing.T) {
 // the inputs are up to date, then an edit on disk brings the notice back.
 func TestFlowRetrainNoticeFollowsChangedInputs(t *testing.T) {
 	h := start(t, 120, 40, nil)
-	h.wait("Recent events")
-	h.keys("5")
-	h.wait("inputs changed since the last repro")
-	h.keys("n")
-	h.wait("Type retrain to confirm.")
-	h.typ("retrain")
-	h.keys("enter")
+	h.launchRetrain()
 	h.advance(enginefake.RetrainSteps)
 	h.wait("gate passed") // the run cleared the changed inputs
 	h.fake.SetInputsChanged("config.yaml")
